@@ -1,0 +1,218 @@
+//! `company/*`: a reseller's customers.
+
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    extract::Authed,
+    fields::{self, Deleted, Paging, timestamp},
+};
+use crate::{
+    app::{App, AppState},
+    auth::{Caller, Role},
+    error::{AppError, AppResult},
+    store::{self, companies::Company},
+    tenancy::{companies, names},
+};
+
+/// Input of `company/create`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCompanyRequest {
+    /// DNS label; the company is served at `<subdomain>.<reseller domain>`.
+    #[schema(example = "joe")]
+    pub subdomain: String,
+    #[schema(example = "The Joe Company")]
+    pub name: String,
+    /// Whether the company's hosts may sign in through its own OpenID Connect provider.
+    #[serde(default)]
+    pub openid_provider: bool,
+    /// Dial-in number shown with its hosts' meetings.
+    #[serde(default)]
+    pub primary_dialin_number: Option<String>,
+}
+
+/// Answer of `company/create`.
+#[derive(Serialize, ToSchema)]
+pub struct CreateCompanyResponse {
+    pub id: i64,
+    pub domain: String,
+    pub url: String,
+    pub message: String,
+}
+
+/// A company as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct CompanyView {
+    pub id: i64,
+    pub subdomain: String,
+    pub name: String,
+    pub openid_provider: bool,
+    pub primary_dialin_number: Option<String>,
+    pub domain: String,
+    pub url: String,
+    pub is_admin_company: bool,
+    pub host_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A single company answer.
+#[derive(Serialize, ToSchema)]
+pub struct CompanyResponse {
+    #[serde(flatten)]
+    pub company: CompanyView,
+    pub message: String,
+}
+
+/// A page of companies.
+#[derive(Serialize, ToSchema)]
+pub struct CompanyListResponse {
+    pub companies: Vec<CompanyView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub message: String,
+}
+
+/// Selects one company.
+#[derive(Deserialize, ToSchema)]
+pub struct CompanyIdRequest {
+    pub company_id: i64,
+}
+
+/// Input of `company/update`: only the fields present change.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateCompanyRequest {
+    pub company_id: i64,
+    pub subdomain: Option<String>,
+    pub name: Option<String>,
+    pub openid_provider: Option<bool>,
+    /// `""` clears it.
+    pub primary_dialin_number: Option<String>,
+}
+
+fn view(app: &App, c: Company) -> CompanyView {
+    CompanyView {
+        url: app.config.base_url(&c.hostname),
+        id: c.id,
+        subdomain: c.subdomain,
+        name: c.name,
+        openid_provider: c.openid_provider,
+        primary_dialin_number: c.primary_dialin_number,
+        domain: c.hostname,
+        is_admin_company: c.is_admin_company,
+        host_count: c.host_count,
+        created_at: timestamp(c.created_at),
+        updated_at: timestamp(c.updated_at),
+    }
+}
+
+/// Loads a company the caller may see; anything else is 404.
+pub async fn company_in_scope(app: &App, caller: &Caller, company_id: i64) -> AppResult<Company> {
+    fields::id("company_id", company_id)?;
+    let company = store::companies::get(&app.db, caller.reseller_id, company_id).await?;
+    company.filter(|c| caller.sees_company(c.id)).ok_or_else(|| AppError::not_found("Company"))
+}
+
+/// Creates a company under the caller's reseller.
+#[utoipa::path(post, path = "/enterprise_api/company/create", tag = "company",
+    request_body = CreateCompanyRequest,
+    responses((status = 200, body = CreateCompanyResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, description = "Subdomain in use", body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(app): State<AppState>,
+    request: Authed<CreateCompanyRequest>,
+) -> AppResult<Json<CreateCompanyResponse>> {
+    let Authed { caller, tenant, body } = request;
+    caller.require(&[Role::ResellerAdmin], "company/create")?;
+    let input = companies::NewCompanyInput {
+        subdomain: names::company_subdomain(&body.subdomain)?,
+        name: names::display_name("name", &body.name)?,
+        openid_provider: body.openid_provider,
+        primary_dialin_number: companies::dialin_number(body.primary_dialin_number.as_deref())?,
+    };
+    let domain = format!("{}.{}", input.subdomain, tenant.reseller_domain);
+    let id = companies::create(&app, caller.reseller_id, &tenant.reseller_domain, input).await?;
+    Ok(Json(CreateCompanyResponse {
+        id,
+        url: app.config.base_url(&domain),
+        domain,
+        message: "Company created".into(),
+    }))
+}
+
+/// Shows one company.
+#[utoipa::path(post, path = "/enterprise_api/company/get", tag = "company",
+    request_body = CompanyIdRequest,
+    responses((status = 200, body = CompanyResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(State(app): State<AppState>, request: Authed<CompanyIdRequest>) -> AppResult<Json<CompanyResponse>> {
+    let Authed { caller, body, .. } = request;
+    caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "company/get")?;
+    let company = company_in_scope(&app, &caller, body.company_id).await?;
+    Ok(Json(CompanyResponse { company: view(&app, company), message: "OK".into() }))
+}
+
+/// Lists the reseller's companies.
+#[utoipa::path(post, path = "/enterprise_api/company/list", tag = "company",
+    request_body = Paging,
+    responses((status = 200, body = CompanyListResponse), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(State(app): State<AppState>, request: Authed<Paging>) -> AppResult<Json<CompanyListResponse>> {
+    let Authed { caller, body, .. } = request;
+    caller.require(&[Role::ResellerAdmin], "company/list")?;
+    let page = body.page()?;
+    let found = store::companies::list(&app.db, caller.reseller_id, page).await?;
+    Ok(Json(CompanyListResponse {
+        companies: found.items.into_iter().map(|c| view(&app, c)).collect(),
+        total: found.total,
+        limit: page.limit,
+        offset: page.offset,
+        message: "OK".into(),
+    }))
+}
+
+/// Changes a company. Company admins may change only its name and dial-in number.
+#[utoipa::path(post, path = "/enterprise_api/company/update", tag = "company",
+    request_body = UpdateCompanyRequest,
+    responses((status = 200, body = CompanyResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(app): State<AppState>,
+    request: Authed<UpdateCompanyRequest>,
+) -> AppResult<Json<CompanyResponse>> {
+    let Authed { caller, tenant, body } = request;
+    caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "company/update")?;
+    let before = company_in_scope(&app, &caller, body.company_id).await?;
+    if caller.role != Role::ResellerAdmin && (body.subdomain.is_some() || body.openid_provider.is_some()) {
+        return Err(AppError::forbidden("Only a reseller admin may change subdomain or openid_provider"));
+    }
+    let mut after = before.clone();
+    if let Some(subdomain) = &body.subdomain {
+        after.subdomain = names::company_subdomain(subdomain)?;
+    }
+    if let Some(name) = &body.name {
+        after.name = names::display_name("name", name)?;
+    }
+    if let Some(openid) = body.openid_provider {
+        after.openid_provider = openid;
+    }
+    if let Some(number) = &body.primary_dialin_number {
+        after.primary_dialin_number = companies::dialin_number(Some(number))?;
+    }
+    companies::save(&app, &tenant.reseller_domain, &before, &after).await?;
+    let company = company_in_scope(&app, &caller, before.id).await?;
+    Ok(Json(CompanyResponse { company: view(&app, company), message: "Company updated".into() }))
+}
+
+/// Deletes a company with all its hosts and their credentials.
+#[utoipa::path(post, path = "/enterprise_api/company/delete", tag = "company",
+    request_body = CompanyIdRequest,
+    responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The reseller's admin company", body = crate::error::ErrorBody)))]
+pub async fn delete(State(app): State<AppState>, request: Authed<CompanyIdRequest>) -> AppResult<Json<Deleted>> {
+    let Authed { caller, body, .. } = request;
+    caller.require(&[Role::ResellerAdmin], "company/delete")?;
+    let company = company_in_scope(&app, &caller, body.company_id).await?;
+    companies::delete(&app, &company).await?;
+    Ok(Json(Deleted { id: company.id, deleted: true, message: "Company deleted".into() }))
+}

@@ -1,0 +1,38 @@
+//! The enterprise API: `POST /enterprise_api/<object>/<verb>`, JSON in and out.
+
+pub mod api_token;
+pub mod company;
+pub mod extract;
+pub mod fields;
+pub mod host;
+pub mod openapi;
+pub mod session;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::app::AppState;
+
+/// Routes under `/enterprise_api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/authenticate", post(session::authenticate))
+        .route("/logout", post(session::logout))
+        .route("/company/create", post(company::create))
+        .route("/company/get", post(company::get))
+        .route("/company/list", post(company::list))
+        .route("/company/update", post(company::update))
+        .route("/company/delete", post(company::delete))
+        .route("/host/create", post(host::create))
+        .route("/host/get", post(host::get))
+        .route("/host/list", post(host::list))
+        .route("/host/update", post(host::update))
+        .route("/host/delete", post(host::delete))
+        .route("/host/reset_login_token", post(host::reset_login_token))
+        .route("/api_token/create", post(api_token::create))
+        .route("/api_token/list", post(api_token::list))
+        .route("/api_token/revoke", post(api_token::revoke))
+        .route("/openapi.json", get(openapi::openapi_json))
+}

@@ -1,0 +1,101 @@
+//! Application state, router assembly and the serve loop.
+
+use std::{net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+};
+use tokio::{net::TcpListener, sync::Notify};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::{
+    api::{self, extract::MAX_BODY_BYTES},
+    auth::rate_limit::LoginLimiter,
+    config::Config,
+    mail::{self, transport::Transport},
+    store::{self, Db},
+    web,
+};
+
+/// Everything a request handler may need.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub transport: Transport,
+    /// Wakes the mail worker after a message was queued.
+    pub mail_wake: Arc<Notify>,
+    pub login_limiter: LoginLimiter,
+}
+
+/// Cheap-to-clone handle on [`App`], the axum state.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations and prepares mail delivery.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let transport = Transport::from_config(config.smtp_url.as_deref(), config.outbox_dir())?;
+        let login_limiter = LoginLimiter::new(
+            config.login_attempts_per_account_per_minute,
+            config.login_attempts_per_address_per_minute,
+        );
+        Ok(AppState(Arc::new(App { config, db, transport, mail_wake: Arc::new(Notify::new()), login_limiter })))
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .nest("/enterprise_api", api::router())
+        .merge(web::router())
+        .fallback(web::fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Starts background work (mail delivery, housekeeping) and serves HTTP until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tokio::spawn(mail::worker::run(state.db.clone(), state.transport.clone(), state.mail_wake.clone()));
+    tokio::spawn(housekeeping(state.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+/// Periodic clean-up of expired sessions and idle rate-limit state.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        state.login_limiter.forget_idle();
+        // Expired sessions stay a week so clients hear "Session expired" rather than "Invalid token".
+        if let Err(err) = store::credentials::purge_expired_sessions(&state.db, 7 * 86_400).await {
+            tracing::warn!(%err, "session purge failed");
+        }
+    }
+}

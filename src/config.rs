@@ -1,0 +1,270 @@
+//! Layered configuration: built-in defaults, then an optional `confab.toml`, then `CONFAB_*` variables.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+
+/// Effective configuration of one server process.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// `http` or `https`, used when building absolute URLs.
+    pub public_scheme: String,
+    /// Port used in absolute URLs; `None` means the listen port.
+    pub public_port: Option<u16>,
+    /// `smtp://user:pass@host:port` or `smtps://...`; unset writes `.eml` files instead.
+    pub smtp_url: Option<String>,
+    /// The SFU's single UDP port.
+    pub media_udp: SocketAddr,
+    /// Address advertised in ICE candidates.
+    pub media_public_ip: Option<String>,
+    /// Folder for the SQLite default database and the mail outbox.
+    pub data_dir: PathBuf,
+    /// Password of the demo reseller admin created on an empty database.
+    pub bootstrap_password: Option<String>,
+    /// Whether `X-Forwarded-Host` / `X-Forwarded-For` from a reverse proxy are believed.
+    pub trust_forwarded_headers: bool,
+    /// Lifetime of an API session from `authenticate`, in seconds.
+    pub session_ttl_secs: i64,
+    /// Lifetime of a password creation link, in seconds.
+    pub password_link_ttl_secs: i64,
+    /// Login attempts allowed per account per minute.
+    pub login_attempts_per_account_per_minute: u32,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_address_per_minute: u32,
+    /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
+    pub mail_from_local_part: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/confab.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_scheme: "http".into(),
+            public_port: None,
+            smtp_url: None,
+            media_udp: SocketAddr::from(([127, 0, 0, 1], 10000)),
+            media_public_ip: None,
+            data_dir: PathBuf::from("data"),
+            bootstrap_password: None,
+            trust_forwarded_headers: false,
+            session_ttl_secs: 24 * 3600,
+            password_link_ttl_secs: 7 * 24 * 3600,
+            login_attempts_per_account_per_minute: 10,
+            login_attempts_per_address_per_minute: 30,
+            mail_from_local_part: "no-reply".into(),
+        }
+    }
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid value for {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads `file` (if any) and applies `CONFAB_*` overrides from the process environment.
+    pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let file = file.or_else(|| std::env::var_os("CONFAB_CONFIG").map(PathBuf::from));
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::Parse { path, source: Box::new(source) })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies overrides from a variable lookup (the environment in production, a map in tests).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("CONFAB_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("CONFAB_LISTEN") {
+            self.listen = parse("CONFAB_LISTEN", &v)?;
+        }
+        if let Some(v) = var("CONFAB_PUBLIC_SCHEME") {
+            self.public_scheme = v;
+        }
+        if let Some(v) = var("CONFAB_PUBLIC_PORT") {
+            self.public_port = Some(parse("CONFAB_PUBLIC_PORT", &v)?);
+        }
+        if let Some(v) = var("CONFAB_SMTP_URL").filter(|v| !v.is_empty()) {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = var("CONFAB_MEDIA_UDP") {
+            self.media_udp = parse("CONFAB_MEDIA_UDP", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MEDIA_PUBLIC_IP").filter(|v| !v.is_empty()) {
+            self.media_public_ip = Some(v);
+        }
+        if let Some(v) = var("CONFAB_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("CONFAB_BOOTSTRAP_PASSWORD").filter(|v| !v.is_empty()) {
+            self.bootstrap_password = Some(v);
+        }
+        if let Some(v) = var("CONFAB_TRUST_FORWARDED_HEADERS") {
+            self.trust_forwarded_headers = parse_bool("CONFAB_TRUST_FORWARDED_HEADERS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_SESSION_TTL_SECS") {
+            self.session_ttl_secs = parse("CONFAB_SESSION_TTL_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_PASSWORD_LINK_TTL_SECS") {
+            self.password_link_ttl_secs = parse("CONFAB_PASSWORD_LINK_TTL_SECS", &v)?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.public_scheme != "http" && self.public_scheme != "https" {
+            return Err(invalid("public_scheme", "must be http or https"));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(invalid("database_url", "must start with sqlite: or postgres://"));
+        }
+        if self.session_ttl_secs <= 0 || self.password_link_ttl_secs <= 0 {
+            return Err(invalid("session_ttl_secs", "lifetimes must be positive"));
+        }
+        if self.login_attempts_per_account_per_minute == 0
+            || self.login_attempts_per_address_per_minute == 0
+        {
+            return Err(invalid("login_attempts_per_*", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Port written into absolute URLs, or `None` when it is the scheme's default.
+    pub fn url_port(&self) -> Option<u16> {
+        let port = self.public_port.unwrap_or(self.listen.port());
+        match (self.public_scheme.as_str(), port) {
+            ("http", 80) | ("https", 443) => None,
+            _ => Some(port),
+        }
+    }
+
+    /// Absolute base URL (`scheme://host[:port]`) of a tenant hostname.
+    pub fn base_url(&self, hostname: &str) -> String {
+        match self.url_port() {
+            Some(port) => format!("{}://{hostname}:{port}", self.public_scheme),
+            None => format!("{}://{hostname}", self.public_scheme),
+        }
+    }
+
+    /// Mail outbox folder used when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| invalid(name, &e.to_string()))
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(invalid(name, &format!("`{other}` is not a boolean"))),
+    }
+}
+
+fn invalid(name: &'static str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { name, reason: reason.to_string() }
+}
+
+/// Hides credentials embedded in a URL (`scheme://user:secret@host` → `scheme://user:***@host`).
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable>".into(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("public_scheme", &self.public_scheme)
+            .field("public_port", &self.public_port)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("media_udp", &self.media_udp)
+            .field("media_public_ip", &self.media_public_ip)
+            .field("data_dir", &self.data_dir)
+            .field("bootstrap_password", &self.bootstrap_password.as_ref().map(|_| "***"))
+            .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("password_link_ttl_secs", &self.password_link_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "CONFAB_LISTEN" => Some("0.0.0.0:9000".into()),
+                "CONFAB_PUBLIC_PORT" => Some("443".into()),
+                "CONFAB_PUBLIC_SCHEME" => Some("https".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.base_url("joe.example.com"), "https://joe.example.com");
+    }
+
+    #[test]
+    fn listen_port_is_the_default_public_port() {
+        let config = Config::default();
+        assert_eq!(config.base_url("joe.localhost"), "http://joe.localhost:8080");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|name| (name == "CONFAB_PUBLIC_PORT").then(|| "eighty".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("CONFAB_PUBLIC_PORT"), "{err}");
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let config = Config {
+            smtp_url: Some("smtp://mailer:hunter2@mail.example.com:587".into()),
+            bootstrap_password: Some("topsecret".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("topsecret"), "{shown}");
+    }
+}

@@ -1,0 +1,12 @@
+//! Confab: a self-hostable, multi-tenant, white-label video meetings platform.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod mail;
+pub mod store;
+pub mod tenancy;
+pub mod web;

@@ -1,0 +1,136 @@
+//! Server-rendered pages (askama) on tenant domains.
+
+pub mod csrf;
+pub mod password;
+pub mod static_files;
+
+use askama::Template;
+use axum::{
+    Router,
+    extract::{FromRequestParts, Request, State},
+    http::{StatusCode, Uri, request::Parts},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{app::AppState, error::AppError, tenancy::Tenant};
+
+/// Brand shown on a page: the reseller's name, or the product name when the tenant is unknown.
+pub struct Brand {
+    pub product: String,
+    pub company: Option<String>,
+}
+
+impl Brand {
+    pub fn of(tenant: &Tenant) -> Self {
+        Self { product: tenant.reseller_name.clone(), company: Some(tenant.company_name.clone()) }
+    }
+
+    pub fn neutral() -> Self {
+        Self { product: "Meetings".into(), company: None }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    brand: &'a Brand,
+    title: &'a str,
+    message: &'a str,
+    status: u16,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    brand: &'a Brand,
+}
+
+/// An [`AppError`] rendered as a themed HTML page.
+pub struct PageError {
+    pub error: AppError,
+    pub brand: Brand,
+}
+
+impl PageError {
+    pub fn new(error: AppError, brand: Brand) -> Self {
+        Self { error, brand }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        Self { error, brand: Brand::neutral() }
+    }
+}
+
+fn title_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Something is not right",
+        401 | 403 => "Not allowed",
+        404 => "Page not found",
+        410 => "Link no longer valid",
+        429 => "Slow down",
+        _ => "Something went wrong",
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            brand: &self.brand,
+            title: title_for(self.error.status),
+            message: &self.error.message,
+            status: self.error.status.as_u16(),
+        };
+        match page.render() {
+            Ok(html) => (self.error.status, Html(html)).into_response(),
+            Err(err) => AppError::internal(err).into_response(),
+        }
+    }
+}
+
+/// The tenant of a page request; an unknown domain gets the themed 404 page.
+pub struct PageTenant(pub Tenant);
+
+impl FromRequestParts<AppState> for PageTenant {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        Tenant::from_request_parts(parts, state).await.map(PageTenant).map_err(PageError::from)
+    }
+}
+
+/// Renders a template or fails with a logged internal error.
+pub fn render(template: &impl Template) -> Result<Html<String>, PageError> {
+    template.render().map(Html).map_err(|e| AppError::internal(e).into())
+}
+
+async fn home(PageTenant(tenant): PageTenant) -> Result<Html<String>, PageError> {
+    render(&HomePage { brand: &Brand::of(&tenant) })
+}
+
+/// Answers unknown paths: JSON under `/enterprise_api`, a themed page elsewhere.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let uri: &Uri = &parts.uri;
+    let error = AppError::not_found("Page");
+    if uri.path().starts_with("/enterprise_api") {
+        return AppError::new(StatusCode::NOT_FOUND, "unknown_method", format!("No API method at {}", uri.path()))
+            .into_response();
+    }
+    let brand = match Tenant::resolve(&state, &parts).await {
+        Ok(tenant) => Brand::of(&tenant),
+        Err(_) => Brand::neutral(),
+    };
+    PageError::new(error, brand).into_response()
+}
+
+/// Page routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/password/create/{token}", get(password::show_form).post(password::submit))
+        .route("/static/{file}", get(static_files::serve))
+        .route("/healthz", get(|| async { "ok" }))
+}

@@ -1,0 +1,26 @@
+//! Static assets compiled into the binary, so one file is the whole deployment.
+
+use axum::{
+    extract::Path,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::error::AppError;
+
+const FILES: &[(&str, &str, &str)] =
+    &[("confab.css", "text/css; charset=utf-8", include_str!("../../static/confab.css"))];
+
+/// `GET /static/<file>`.
+pub async fn serve(Path(file): Path<String>) -> Response {
+    match FILES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, mime, body)) => {
+            let mut response = (*body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            response
+        }
+        None => AppError::not_found("File").into_response(),
+    }
+}

@@ -50,7 +50,13 @@ impl AppState {
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_address_per_minute,
         );
-        Ok(AppState(Arc::new(App { config, db, transport, mail_wake: Arc::new(Notify::new()), login_limiter })))
+        Ok(AppState(Arc::new(App {
+            config,
+            db,
+            transport,
+            mail_wake: Arc::new(Notify::new()),
+            login_limiter,
+        })))
     }
 }
 
@@ -80,10 +86,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tokio::spawn(mail::worker::run(state.db.clone(), state.transport.clone(), state.mail_wake.clone()));
+    tokio::spawn(mail::worker::run(
+        state.db.clone(),
+        state.transport.clone(),
+        state.mail_wake.clone(),
+    ));
     tokio::spawn(housekeeping(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 

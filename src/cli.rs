@@ -57,15 +57,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Reseller { command: ResellerCommand::Create { name, domain, admin_email, admin_password } } => {
+        Command::Reseller {
+            command:
+                ResellerCommand::Create {
+                    name,
+                    domain,
+                    admin_email,
+                    admin_password,
+                },
+        } => {
             let state = AppState::build(config).await?;
             let generated = admin_password.is_none();
-            let password = admin_password.unwrap_or_else(|| crate::auth::token::random_secret()[..20].to_string());
+            let password = admin_password
+                .unwrap_or_else(|| crate::auth::token::random_secret()[..20].to_string());
             let created = resellers::create(&state, &name, &domain, &admin_email, &password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("reseller {} created (id {})", name, created.reseller_id);
-            println!("API: {}/enterprise_api/", state.config.base_url(&created.api_hostname));
+            println!(
+                "API: {}/enterprise_api/",
+                state.config.base_url(&created.api_hostname)
+            );
             println!("admin: {admin_email}");
             if generated {
                 println!("admin password (shown once): {password}");
@@ -83,7 +95,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}", e.message))?
     {
         println!("created the demo reseller on domain `localhost`");
-        println!("  API:   {}/enterprise_api/", state.config.base_url(&created.api_hostname));
+        println!(
+            "  API:   {}/enterprise_api/",
+            state.config.base_url(&created.api_hostname)
+        );
         println!("  admin: admin@localhost");
         match generated {
             Some(pw) => println!("  password (shown once): {pw}"),

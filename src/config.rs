@@ -66,9 +66,15 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid value for {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -79,10 +85,14 @@ impl Config {
         let file = file.or_else(|| std::env::var_os("CONFAB_CONFIG").map(PathBuf::from));
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text)
-                    .map_err(|source| ConfigError::Parse { path, source: Box::new(source) })?
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path,
+                    source: Box::new(source),
+                })?
             }
             None => Config::default(),
         };
@@ -136,8 +146,12 @@ impl Config {
         if self.public_scheme != "http" && self.public_scheme != "https" {
             return Err(invalid("public_scheme", "must be http or https"));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
-            return Err(invalid("database_url", "must start with sqlite: or postgres://"));
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         if self.session_ttl_secs <= 0 || self.password_link_ttl_secs <= 0 {
             return Err(invalid("session_ttl_secs", "lifetimes must be positive"));
@@ -177,7 +191,10 @@ fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, Con
 where
     T::Err: fmt::Display,
 {
-    value.trim().parse().map_err(|e: T::Err| invalid(name, &e.to_string()))
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| invalid(name, &e.to_string()))
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -189,7 +206,10 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
 }
 
 fn invalid(name: &'static str, reason: &str) -> ConfigError {
-    ConfigError::Invalid { name, reason: reason.to_string() }
+    ConfigError::Invalid {
+        name,
+        reason: reason.to_string(),
+    }
 }
 
 /// Hides credentials embedded in a URL (`scheme://user:secret@host` → `scheme://user:***@host`).
@@ -215,7 +235,10 @@ impl fmt::Debug for Config {
             .field("media_udp", &self.media_udp)
             .field("media_public_ip", &self.media_public_ip)
             .field("data_dir", &self.data_dir)
-            .field("bootstrap_password", &self.bootstrap_password.as_ref().map(|_| "***"))
+            .field(
+                "bootstrap_password",
+                &self.bootstrap_password.as_ref().map(|_| "***"),
+            )
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
@@ -239,13 +262,19 @@ mod tests {
             })
             .unwrap();
         assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.base_url("joe.example.com"), "https://joe.example.com");
+        assert_eq!(
+            config.base_url("joe.example.com"),
+            "https://joe.example.com"
+        );
     }
 
     #[test]
     fn listen_port_is_the_default_public_port() {
         let config = Config::default();
-        assert_eq!(config.base_url("joe.localhost"), "http://joe.localhost:8080");
+        assert_eq!(
+            config.base_url("joe.localhost"),
+            "http://joe.localhost:8080"
+        );
     }
 
     #[test]
@@ -265,6 +294,9 @@ mod tests {
             ..Config::default()
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("topsecret"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("topsecret"),
+            "{shown}"
+        );
     }
 }

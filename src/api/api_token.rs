@@ -72,7 +72,10 @@ pub async fn create(
     caller.require(ADMINS, "api_token/create")?;
     let name = names::display_name("name", &body.name)?;
     let secret = token::new_api_token();
-    let prefix: String = secret.chars().take(token::API_TOKEN_PREFIX.len() + 6).collect();
+    let prefix: String = secret
+        .chars()
+        .take(token::API_TOKEN_PREFIX.len() + 6)
+        .collect();
     let id = store::credentials::insert_api_token(
         &app.db,
         &token::hash_secret(&secret),
@@ -132,5 +135,9 @@ pub async fn revoke(
     if !store::credentials::revoke_api_token(&app.db, caller.host_id, id).await? {
         return Err(AppError::not_found("API token"));
     }
-    Ok(Json(Deleted { id, deleted: true, message: "API token revoked".into() }))
+    Ok(Json(Deleted {
+        id,
+        deleted: true,
+        message: "API token revoked".into(),
+    }))
 }

@@ -112,7 +112,9 @@ fn view(app: &App, c: Company) -> CompanyView {
 pub async fn company_in_scope(app: &App, caller: &Caller, company_id: i64) -> AppResult<Company> {
     fields::id("company_id", company_id)?;
     let company = store::companies::get(&app.db, caller.reseller_id, company_id).await?;
-    company.filter(|c| caller.sees_company(c.id)).ok_or_else(|| AppError::not_found("Company"))
+    company
+        .filter(|c| caller.sees_company(c.id))
+        .ok_or_else(|| AppError::not_found("Company"))
 }
 
 /// Creates a company under the caller's reseller.
@@ -124,7 +126,11 @@ pub async fn create(
     State(app): State<AppState>,
     request: Authed<CreateCompanyRequest>,
 ) -> AppResult<Json<CreateCompanyResponse>> {
-    let Authed { caller, tenant, body } = request;
+    let Authed {
+        caller,
+        tenant,
+        body,
+    } = request;
     caller.require(&[Role::ResellerAdmin], "company/create")?;
     let input = companies::NewCompanyInput {
         subdomain: names::company_subdomain(&body.subdomain)?,
@@ -146,18 +152,27 @@ pub async fn create(
 #[utoipa::path(post, path = "/enterprise_api/company/get", tag = "company",
     request_body = CompanyIdRequest,
     responses((status = 200, body = CompanyResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(app): State<AppState>, request: Authed<CompanyIdRequest>) -> AppResult<Json<CompanyResponse>> {
+pub async fn get(
+    State(app): State<AppState>,
+    request: Authed<CompanyIdRequest>,
+) -> AppResult<Json<CompanyResponse>> {
     let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "company/get")?;
     let company = company_in_scope(&app, &caller, body.company_id).await?;
-    Ok(Json(CompanyResponse { company: view(&app, company), message: "OK".into() }))
+    Ok(Json(CompanyResponse {
+        company: view(&app, company),
+        message: "OK".into(),
+    }))
 }
 
 /// Lists the reseller's companies.
 #[utoipa::path(post, path = "/enterprise_api/company/list", tag = "company",
     request_body = Paging,
     responses((status = 200, body = CompanyListResponse), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(app): State<AppState>, request: Authed<Paging>) -> AppResult<Json<CompanyListResponse>> {
+pub async fn list(
+    State(app): State<AppState>,
+    request: Authed<Paging>,
+) -> AppResult<Json<CompanyListResponse>> {
     let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin], "company/list")?;
     let page = body.page()?;
@@ -180,11 +195,19 @@ pub async fn update(
     State(app): State<AppState>,
     request: Authed<UpdateCompanyRequest>,
 ) -> AppResult<Json<CompanyResponse>> {
-    let Authed { caller, tenant, body } = request;
+    let Authed {
+        caller,
+        tenant,
+        body,
+    } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "company/update")?;
     let before = company_in_scope(&app, &caller, body.company_id).await?;
-    if caller.role != Role::ResellerAdmin && (body.subdomain.is_some() || body.openid_provider.is_some()) {
-        return Err(AppError::forbidden("Only a reseller admin may change subdomain or openid_provider"));
+    if caller.role != Role::ResellerAdmin
+        && (body.subdomain.is_some() || body.openid_provider.is_some())
+    {
+        return Err(AppError::forbidden(
+            "Only a reseller admin may change subdomain or openid_provider",
+        ));
     }
     let mut after = before.clone();
     if let Some(subdomain) = &body.subdomain {
@@ -201,7 +224,10 @@ pub async fn update(
     }
     companies::save(&app, &tenant.reseller_domain, &before, &after).await?;
     let company = company_in_scope(&app, &caller, before.id).await?;
-    Ok(Json(CompanyResponse { company: view(&app, company), message: "Company updated".into() }))
+    Ok(Json(CompanyResponse {
+        company: view(&app, company),
+        message: "Company updated".into(),
+    }))
 }
 
 /// Deletes a company with all its hosts and their credentials.
@@ -209,10 +235,17 @@ pub async fn update(
     request_body = CompanyIdRequest,
     responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The reseller's admin company", body = crate::error::ErrorBody)))]
-pub async fn delete(State(app): State<AppState>, request: Authed<CompanyIdRequest>) -> AppResult<Json<Deleted>> {
+pub async fn delete(
+    State(app): State<AppState>,
+    request: Authed<CompanyIdRequest>,
+) -> AppResult<Json<Deleted>> {
     let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin], "company/delete")?;
     let company = company_in_scope(&app, &caller, body.company_id).await?;
     companies::delete(&app, &company).await?;
-    Ok(Json(Deleted { id: company.id, deleted: true, message: "Company deleted".into() }))
+    Ok(Json(Deleted {
+        id: company.id,
+        deleted: true,
+        message: "Company deleted".into(),
+    }))
 }

@@ -40,7 +40,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let tenant = Tenant::from_request_parts(&mut parts, state).await?;
         let mut object = read_object(Request::from_parts(parts, body), state).await?;
         object.remove("auth_token");
-        Ok(ApiJson { tenant, body: deserialize(object)? })
+        Ok(ApiJson {
+            tenant,
+            body: deserialize(object)?,
+        })
     }
 }
 
@@ -60,14 +63,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Authed<T> {
         };
         let token = body_token.or(header_token).or(query_token);
         let caller = caller::authenticate(&state.db, &tenant, token.as_deref()).await?;
-        Ok(Authed { caller, tenant, body: deserialize(object)? })
+        Ok(Authed {
+            caller,
+            tenant,
+            body: deserialize(object)?,
+        })
     }
 }
 
 fn bearer_token(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 fn query_token(parts: &Parts) -> Option<String> {
@@ -95,7 +104,10 @@ async fn read_object(req: Request, state: &AppState) -> AppResult<Map<String, Va
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(AppError::bad_request("malformed_json", "Request body must be a JSON object")),
+        Ok(_) => Err(AppError::bad_request(
+            "malformed_json",
+            "Request body must be a JSON object",
+        )),
         Err(err) => Err(AppError::bad_request(
             "malformed_json",
             format!("Request body is not valid JSON: {err}"),
@@ -108,7 +120,10 @@ pub fn deserialize<T: DeserializeOwned>(object: Map<String, Value>) -> AppResult
     serde_path_to_error::deserialize(Value::Object(object)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.strip_suffix('`')) {
+        if let Some(field) = inner
+            .strip_prefix("missing field `")
+            .and_then(|s| s.strip_suffix('`'))
+        {
             return AppError::bad_request("missing_field", format!("{field}: is required"));
         }
         if path == "." || path.is_empty() {

@@ -16,7 +16,9 @@ pub struct NumberObject {
 
 impl NumberObject {
     pub fn new(number: &str) -> Self {
-        Self { number: number.to_string() }
+        Self {
+            number: number.to_string(),
+        }
     }
 }
 
@@ -62,7 +64,10 @@ impl Paging {
     pub fn page(&self) -> AppResult<PageRequest> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(AppError::invalid_field("limit", "must be between 1 and 200"));
+            return Err(AppError::invalid_field(
+                "limit",
+                "must be between 1 and 200",
+            ));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
@@ -114,8 +119,14 @@ mod tests {
     #[test]
     fn codes_accept_numbers_and_strings() {
         let parse = |json: &str| serde_json::from_str::<WithCode>(json).map(|w| w.access_code);
-        assert_eq!(parse(r#"{"access_code": 1234567}"#).unwrap().as_deref(), Some("1234567"));
-        assert_eq!(parse(r#"{"access_code": "0012345"}"#).unwrap().as_deref(), Some("0012345"));
+        assert_eq!(
+            parse(r#"{"access_code": 1234567}"#).unwrap().as_deref(),
+            Some("1234567")
+        );
+        assert_eq!(
+            parse(r#"{"access_code": "0012345"}"#).unwrap().as_deref(),
+            Some("0012345")
+        );
         assert_eq!(parse(r#"{}"#).unwrap(), None);
         assert!(parse(r#"{"access_code": [1]}"#).is_err());
         assert!(parse(r#"{"access_code": -5}"#).is_err());
@@ -123,8 +134,22 @@ mod tests {
 
     #[test]
     fn paging_bounds() {
-        assert!(Paging { limit: Some(0), offset: None }.page().is_err());
-        assert!(Paging { limit: None, offset: Some(-1) }.page().is_err());
+        assert!(
+            Paging {
+                limit: Some(0),
+                offset: None
+            }
+            .page()
+            .is_err()
+        );
+        assert!(
+            Paging {
+                limit: None,
+                offset: Some(-1)
+            }
+            .page()
+            .is_err()
+        );
         assert_eq!(Paging::default().page().unwrap().limit, 50);
     }
 

@@ -153,27 +153,33 @@ fn view(app: &App, host: Host, dialin: Option<String>) -> HostView {
 }
 
 async fn dialin_of(app: &App, host: &Host) -> AppResult<Option<String>> {
-    Ok(store::companies::get(&app.db, host.reseller_id, host.company_id)
-        .await?
-        .and_then(|c| c.primary_dialin_number))
+    Ok(
+        store::companies::get(&app.db, host.reseller_id, host.company_id)
+            .await?
+            .and_then(|c| c.primary_dialin_number),
+    )
 }
 
 /// Loads a host the caller may see; anything else is 404.
 async fn host_in_scope(app: &App, caller: &Caller, host_id: i64) -> AppResult<Host> {
     fields::id("host_id", host_id)?;
     let host = store::hosts::get(&app.db, caller.reseller_id, host_id).await?;
-    host.filter(|h| caller.sees_host(h)).ok_or_else(|| AppError::not_found("Host"))
+    host.filter(|h| caller.sees_host(h))
+        .ok_or_else(|| AppError::not_found("Host"))
 }
 
 fn parse_role(value: &str) -> AppResult<Role> {
-    Role::parse(value.trim())
-        .ok_or_else(|| AppError::invalid_field("role", "must be HOST, COMPANY_ADMIN or RESELLER_ADMIN"))
+    Role::parse(value.trim()).ok_or_else(|| {
+        AppError::invalid_field("role", "must be HOST, COMPANY_ADMIN or RESELLER_ADMIN")
+    })
 }
 
 /// Whether `caller` may give `role` to a host of `company`.
 fn check_role_grant(caller: &Caller, role: Role, company: &Company) -> AppResult<()> {
     if role == Role::ResellerAdmin && caller.role != Role::ResellerAdmin {
-        return Err(AppError::forbidden("Only a reseller admin may grant RESELLER_ADMIN"));
+        return Err(AppError::forbidden(
+            "Only a reseller admin may grant RESELLER_ADMIN",
+        ));
     }
     if role == Role::ResellerAdmin && !company.is_admin_company {
         return Err(AppError::invalid_field(
@@ -194,16 +200,33 @@ fn openid_sub(value: Option<&str>) -> AppResult<Option<String>> {
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, description = "Unknown company", body = crate::error::ErrorBody),
         (status = 409, description = "Email or access code in use", body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<AppState>, request: Authed<CreateHostRequest>) -> AppResult<Json<HostResponse>> {
-    let Authed { caller, tenant, body } = request;
+pub async fn create(
+    State(app): State<AppState>,
+    request: Authed<CreateHostRequest>,
+) -> AppResult<Json<HostResponse>> {
+    let Authed {
+        caller,
+        tenant,
+        body,
+    } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "host/create")?;
     let company_id = match (body.company_id, caller.role) {
         (Some(id), _) => id,
         (None, Role::CompanyAdmin) => caller.company_id,
-        (None, _) => return Err(AppError::bad_request("missing_field", "company_id: is required")),
+        (None, _) => {
+            return Err(AppError::bad_request(
+                "missing_field",
+                "company_id: is required",
+            ));
+        }
     };
     let company = company_in_scope(&app, &caller, company_id).await?;
-    let role = body.role.as_deref().map(parse_role).transpose()?.unwrap_or(Role::Host);
+    let role = body
+        .role
+        .as_deref()
+        .map(parse_role)
+        .transpose()?
+        .unwrap_or(Role::Host);
     check_role_grant(&caller, role, &company)?;
     if let Some(pw) = &body.password {
         password::validate("password", pw)?;
@@ -227,32 +250,55 @@ pub async fn create(State(app): State<AppState>, request: Authed<CreateHostReque
             .transpose()?,
     };
     let dialin = company.primary_dialin_number.clone();
-    let created = hosts::create(&app, &company, &tenant.reseller_name, &tenant.reseller_domain, input).await?;
+    let created = hosts::create(
+        &app,
+        &company,
+        &tenant.reseller_name,
+        &tenant.reseller_domain,
+        input,
+    )
+    .await?;
     let mut host = view(&app, created.host, dialin);
     host.password_creation_link = Some(created.password_creation_link);
     host.login_token_public_key = Some(created.login_token);
-    Ok(Json(HostResponse { host, message: "Host created".into() }))
+    Ok(Json(HostResponse {
+        host,
+        message: "Host created".into(),
+    }))
 }
 
 /// Shows one host.
 #[utoipa::path(post, path = "/enterprise_api/host/get", tag = "host",
     request_body = HostIdRequest,
     responses((status = 200, body = HostResponse), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(app): State<AppState>, request: Authed<HostIdRequest>) -> AppResult<Json<HostResponse>> {
+pub async fn get(
+    State(app): State<AppState>,
+    request: Authed<HostIdRequest>,
+) -> AppResult<Json<HostResponse>> {
     let Authed { caller, body, .. } = request;
     let host = host_in_scope(&app, &caller, body.host_id).await?;
     let dialin = dialin_of(&app, &host).await?;
-    Ok(Json(HostResponse { host: view(&app, host, dialin), message: "OK".into() }))
+    Ok(Json(HostResponse {
+        host: view(&app, host, dialin),
+        message: "OK".into(),
+    }))
 }
 
 /// Lists hosts in the caller's scope.
 #[utoipa::path(post, path = "/enterprise_api/host/list", tag = "host",
     request_body = ListHostsRequest,
     responses((status = 200, body = HostListResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn list(State(app): State<AppState>, request: Authed<ListHostsRequest>) -> AppResult<Json<HostListResponse>> {
+pub async fn list(
+    State(app): State<AppState>,
+    request: Authed<ListHostsRequest>,
+) -> AppResult<Json<HostListResponse>> {
     let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "host/list")?;
-    let page = Paging { limit: body.limit, offset: body.offset }.page()?;
+    let page = Paging {
+        limit: body.limit,
+        offset: body.offset,
+    }
+    .page()?;
     let company = match (body.company_id, caller.role) {
         (Some(id), _) => Some(company_in_scope(&app, &caller, id).await?.id),
         (None, Role::ResellerAdmin) => None,
@@ -264,7 +310,13 @@ pub async fn list(State(app): State<AppState>, request: Authed<ListHostsRequest>
         let dialin = dialin_of(&app, &host).await?;
         hosts.push(view(&app, host, dialin));
     }
-    Ok(Json(HostListResponse { hosts, total: found.total, limit: page.limit, offset: page.offset, message: "OK".into() }))
+    Ok(Json(HostListResponse {
+        hosts,
+        total: found.total,
+        limit: page.limit,
+        offset: page.offset,
+        message: "OK".into(),
+    }))
 }
 
 /// Changes a host. Hosts may change their own name, password and moderator PIN.
@@ -272,7 +324,10 @@ pub async fn list(State(app): State<AppState>, request: Authed<ListHostsRequest>
     request_body = UpdateHostRequest,
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn update(State(app): State<AppState>, request: Authed<UpdateHostRequest>) -> AppResult<Json<HostResponse>> {
+pub async fn update(
+    State(app): State<AppState>,
+    request: Authed<UpdateHostRequest>,
+) -> AppResult<Json<HostResponse>> {
     let Authed { caller, body, .. } = request;
     let before = host_in_scope(&app, &caller, body.host_id).await?;
     if caller.role == Role::Host {
@@ -284,7 +339,9 @@ pub async fn update(State(app): State<AppState>, request: Authed<UpdateHostReque
             ("access_code", body.access_code.is_some()),
         ];
         if let Some((field, _)) = admin_only.iter().find(|(_, present)| *present) {
-            return Err(AppError::forbidden(format!("Role HOST may not change {field}")));
+            return Err(AppError::forbidden(format!(
+                "Role HOST may not change {field}"
+            )));
         }
     }
     let mut after = before.clone();
@@ -319,7 +376,10 @@ pub async fn update(State(app): State<AppState>, request: Authed<UpdateHostReque
     let dialin = dialin_of(&app, &saved).await?;
     let mut view = view(&app, saved, dialin);
     view.updated_at = timestamp(store::now());
-    Ok(Json(HostResponse { host: view, message: "Host updated".into() }))
+    Ok(Json(HostResponse {
+        host: view,
+        message: "Host updated".into(),
+    }))
 }
 
 /// Deletes a host with its credentials. Callers cannot delete themselves.
@@ -327,15 +387,25 @@ pub async fn update(State(app): State<AppState>, request: Authed<UpdateHostReque
     request_body = HostIdRequest,
     responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Deleting oneself", body = crate::error::ErrorBody)))]
-pub async fn delete(State(app): State<AppState>, request: Authed<HostIdRequest>) -> AppResult<Json<Deleted>> {
+pub async fn delete(
+    State(app): State<AppState>,
+    request: Authed<HostIdRequest>,
+) -> AppResult<Json<Deleted>> {
     let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "host/delete")?;
     let host = host_in_scope(&app, &caller, body.host_id).await?;
     if host.id == caller.host_id {
-        return Err(AppError::conflict("cannot_delete_self", "A host cannot delete itself"));
+        return Err(AppError::conflict(
+            "cannot_delete_self",
+            "A host cannot delete itself",
+        ));
     }
     hosts::delete(&app, &host).await?;
-    Ok(Json(Deleted { id: host.id, deleted: true, message: "Host deleted".into() }))
+    Ok(Json(Deleted {
+        id: host.id,
+        deleted: true,
+        message: "Host deleted".into(),
+    }))
 }
 
 /// Issues a new `login_token_public_key` for `/auth` SSO; the previous one stops working.
@@ -349,5 +419,9 @@ pub async fn reset_login_token(
     let Authed { caller, body, .. } = request;
     let host = host_in_scope(&app, &caller, body.host_id).await?;
     let token = hosts::reset_login_token(&app, &host).await?;
-    Ok(Json(LoginTokenResponse { host_id: host.id, login_token_public_key: token, message: "Login token reset".into() }))
+    Ok(Json(LoginTokenResponse {
+        host_id: host.id,
+        login_token_public_key: token,
+        message: "Login token reset".into(),
+    }))
 }

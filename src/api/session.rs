@@ -65,7 +65,11 @@ pub async fn authenticate(
     if body.password.len() > 4 * password::MAX_LEN {
         return Err(bad_credentials());
     }
-    app.login_limiter.check(tenant.reseller_id, &email, client_address(&app, peer, &headers))?;
+    app.login_limiter.check(
+        tenant.reseller_id,
+        &email,
+        client_address(&app, peer, &headers),
+    )?;
     let host = store::hosts::find_by_email(&app.db, tenant.reseller_id, &email).await?;
     let stored = host.as_ref().and_then(|h| h.password_hash.clone());
     if !password::verify(body.password, stored).await? {
@@ -74,8 +78,14 @@ pub async fn authenticate(
     let host = host.ok_or_else(bad_credentials)?;
     let secret = token::random_secret();
     let expires_at = store::now() + app.config.session_ttl_secs;
-    store::credentials::insert_session(&app.db, &token::hash_secret(&secret), host.id, host.reseller_id, expires_at)
-        .await?;
+    store::credentials::insert_session(
+        &app.db,
+        &token::hash_secret(&secret),
+        host.id,
+        host.reseller_id,
+        expires_at,
+    )
+    .await?;
     Ok(Json(AuthenticateResponse {
         auth_token: secret,
         expires_at: timestamp(expires_at),
@@ -114,7 +124,9 @@ pub async fn logout(
     match request.caller.credential {
         Credential::Session(id) => {
             store::credentials::delete_session(&app.db, id).await?;
-            Ok(Json(MessageOnly { message: "Logged out".into() }))
+            Ok(Json(MessageOnly {
+                message: "Logged out".into(),
+            }))
         }
         Credential::ApiToken(_) => Err(AppError::bad_request(
             "api_token_logout",

@@ -96,16 +96,23 @@ impl Caller {
 pub async fn authenticate(db: &Db, tenant: &Tenant, token: Option<&str>) -> AppResult<Caller> {
     let token = token.map(str::trim).filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Err(AppError::unauthorized("missing_auth_token", "Missing auth_token"));
+        return Err(AppError::unauthorized(
+            "missing_auth_token",
+            "Missing auth_token",
+        ));
     };
     let invalid = || AppError::unauthorized("invalid_token", "Invalid token");
     let hash = hash_secret(token);
     let (found, credential): (PresentedCredential, fn(i64) -> Credential) =
         if token.starts_with(API_TOKEN_PREFIX) {
-            let found = store::credentials::find_api_token(db, &hash).await?.ok_or_else(invalid)?;
+            let found = store::credentials::find_api_token(db, &hash)
+                .await?
+                .ok_or_else(invalid)?;
             (found, Credential::ApiToken)
         } else {
-            let found = store::credentials::find_session(db, &hash).await?.ok_or_else(invalid)?;
+            let found = store::credentials::find_session(db, &hash)
+                .await?
+                .ok_or_else(invalid)?;
             (found, Credential::Session)
         };
     // A token is bound to the reseller that issued it; elsewhere it does not exist.
@@ -115,7 +122,9 @@ pub async fn authenticate(db: &Db, tenant: &Tenant, token: Option<&str>) -> AppR
     if found.expires_at.is_some_and(|at| at <= store::now()) {
         return Err(AppError::unauthorized("session_expired", "Session expired"));
     }
-    let host = store::hosts::get(db, tenant.reseller_id, found.host_id).await?.ok_or_else(invalid)?;
+    let host = store::hosts::get(db, tenant.reseller_id, found.host_id)
+        .await?
+        .ok_or_else(invalid)?;
     let role = Role::parse(&host.role).ok_or_else(|| AppError::internal("unknown stored role"))?;
     Ok(Caller {
         host_id: host.id,

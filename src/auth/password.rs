@@ -18,10 +18,16 @@ pub const MAX_LEN: usize = 128;
 pub fn validate(field: &str, password: &str) -> AppResult<()> {
     let chars = password.chars().count();
     if chars < MIN_LEN {
-        return Err(AppError::invalid_field(field, format!("must be at least {MIN_LEN} characters")));
+        return Err(AppError::invalid_field(
+            field,
+            format!("must be at least {MIN_LEN} characters"),
+        ));
     }
     if chars > MAX_LEN {
-        return Err(AppError::invalid_field(field, format!("must be at most {MAX_LEN} characters")));
+        return Err(AppError::invalid_field(
+            field,
+            format!("must be at most {MAX_LEN} characters"),
+        ));
     }
     Ok(())
 }
@@ -55,7 +61,9 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
-        let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         has_account && matches
     })
     .await
@@ -70,14 +78,27 @@ mod tests {
     async fn hashes_verify_and_use_argon2id() {
         let phc = hash("correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"), "{phc}");
-        assert!(verify("correct horse".into(), Some(phc.clone())).await.unwrap());
+        assert!(
+            verify("correct horse".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse".into(), Some(phc)).await.unwrap());
-        assert!(!verify("decoy password never matches".into(), None).await.unwrap());
+        assert!(
+            !verify("decoy password never matches".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
     fn length_limits_name_the_field() {
-        assert!(validate("password", "short").unwrap_err().message.starts_with("password:"));
+        assert!(
+            validate("password", "short")
+                .unwrap_err()
+                .message
+                .starts_with("password:")
+        );
         assert!(validate("password", &"x".repeat(129)).is_err());
         assert!(validate("password", "long enough").is_ok());
     }

@@ -29,10 +29,17 @@ impl LoginLimiter {
     pub fn check(&self, reseller_id: i64, email: &str, address: IpAddr) -> AppResult<()> {
         let clock = DefaultClock::default();
         if let Err(not_until) = self.per_address.check_key(&address) {
-            return Err(AppError::rate_limited(not_until.wait_time_from(clock.now()).as_secs() + 1));
+            return Err(AppError::rate_limited(
+                not_until.wait_time_from(clock.now()).as_secs() + 1,
+            ));
         }
-        if let Err(not_until) = self.per_account.check_key(&(reseller_id, email.to_string())) {
-            return Err(AppError::rate_limited(not_until.wait_time_from(clock.now()).as_secs() + 1));
+        if let Err(not_until) = self
+            .per_account
+            .check_key(&(reseller_id, email.to_string()))
+        {
+            return Err(AppError::rate_limited(
+                not_until.wait_time_from(clock.now()).as_secs() + 1,
+            ));
         }
         Ok(())
     }

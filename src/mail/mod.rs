@@ -20,7 +20,11 @@ pub async fn enqueue(conn: &mut AnyConnection, message: &Message) -> AppResult<(
 }
 
 /// The sender of a reseller's mail: `"<Reseller name>" <local@reseller-domain>`.
-pub fn reseller_sender(reseller_name: &str, local_part: &str, reseller_domain: &str) -> Option<Mailbox> {
+pub fn reseller_sender(
+    reseller_name: &str,
+    local_part: &str,
+    reseller_domain: &str,
+) -> Option<Mailbox> {
     let address = format!("{local_part}@{reseller_domain}").parse().ok()?;
     Some(Mailbox::new(Some(reseller_name.to_string()), address))
 }

@@ -110,12 +110,14 @@ pub async fn subdomain_taken(
     reseller_id: i64,
     subdomain: &str,
 ) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM companies WHERE reseller_id = $1 AND subdomain = $2")
-        .bind(reseller_id)
-        .bind(subdomain)
-        .fetch_optional(conn)
-        .await?
-        .is_some())
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM companies WHERE reseller_id = $1 AND subdomain = $2")
+            .bind(reseller_id)
+            .bind(subdomain)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Writes the editable fields of a company.

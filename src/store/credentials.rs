@@ -57,18 +57,23 @@ pub async fn find_session(db: &Db, token_hash: &str) -> sqlx::Result<Option<Pres
 
 /// Ends an API session.
 pub async fn delete_session(db: &Db, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM api_sessions WHERE id = $1").bind(id).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM api_sessions WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
 /// Forgets sessions that expired more than `grace` seconds ago (kept briefly so clients are told
 /// "Session expired" rather than "Invalid token").
 pub async fn purge_expired_sessions(db: &Db, grace: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM api_sessions WHERE expires_at < $1")
-        .bind(now() - grace)
-        .execute(&db.pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM api_sessions WHERE expires_at < $1")
+            .bind(now() - grace)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// A long-lived API token as listed (never with its secret).
@@ -107,7 +112,10 @@ pub async fn insert_api_token(
 }
 
 /// Finds an API token by hash and records its use.
-pub async fn find_api_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<PresentedCredential>> {
+pub async fn find_api_token(
+    db: &Db,
+    token_hash: &str,
+) -> sqlx::Result<Option<PresentedCredential>> {
     let row = sqlx::query("SELECT id, host_id, reseller_id FROM api_tokens WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(&db.pool)
@@ -152,13 +160,15 @@ pub async fn list_api_tokens(db: &Db, host_id: i64) -> sqlx::Result<Vec<ApiToken
 
 /// Deletes an API token owned by `host_id`; false when there is none.
 pub async fn revoke_api_token(db: &Db, host_id: i64, id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND host_id = $2")
-        .bind(id)
-        .bind(host_id)
-        .execute(&db.pool)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(
+        sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND host_id = $2")
+            .bind(id)
+            .bind(host_id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Stores a password creation link.
@@ -211,13 +221,15 @@ pub async fn find_password_link(db: &Db, token_hash: &str) -> sqlx::Result<Optio
 
 /// Marks a link used; false if it was used concurrently (so it can be spent only once).
 pub async fn consume_password_link(conn: &mut AnyConnection, id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query("UPDATE password_links SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now())
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(
+        sqlx::query("UPDATE password_links SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Ends every API session of a host (after a password change).

@@ -75,9 +75,11 @@ pub async fn replace_primary(
 
 /// Whether a hostname is already taken by any company of any reseller.
 pub async fn exists(conn: &mut AnyConnection, hostname: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM domains WHERE hostname = $1")
-        .bind(hostname)
-        .fetch_optional(conn)
-        .await?
-        .is_some())
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM domains WHERE hostname = $1")
+            .bind(hostname)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
 }

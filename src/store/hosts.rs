@@ -150,13 +150,17 @@ pub async fn email_taken(
     email: &str,
     except_host: i64,
 ) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM hosts WHERE reseller_id = $1 AND email = $2 AND id <> $3")
+    Ok(
+        sqlx::query(
+            "SELECT 1 AS one FROM hosts WHERE reseller_id = $1 AND email = $2 AND id <> $3",
+        )
         .bind(reseller_id)
         .bind(email)
         .bind(except_host)
         .fetch_optional(conn)
         .await?
-        .is_some())
+        .is_some(),
+    )
 }
 
 /// Whether an access code is in use by another host of the reseller.

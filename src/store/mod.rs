@@ -50,7 +50,9 @@ impl Db {
             .await?;
         if backend == Backend::Sqlite {
             // WAL lets readers proceed during a write; the busy timeout queues concurrent writers.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         Ok(Self { pool, backend })
     }
@@ -68,12 +70,15 @@ impl Db {
 
 /// Adds `mode=rwc` so a missing SQLite file is created, and creates its folder.
 fn sqlite_url_with_create(url: &str) -> anyhow::Result<String> {
-    let path_part = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path_part = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path_part.split('?').next().unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent.filter(|_| path != ":memory:") {
+        std::fs::create_dir_all(parent)?;
     }
     if url.contains("mode=") {
         Ok(url.to_string())
@@ -114,7 +119,10 @@ mod tests {
     fn sqlite_urls_gain_create_mode() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/sub/confab.db", dir.path().display());
-        assert_eq!(sqlite_url_with_create(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert_eq!(
+            sqlite_url_with_create(&url).unwrap(),
+            format!("{url}?mode=rwc")
+        );
         assert!(dir.path().join("sub").is_dir());
         assert_eq!(
             sqlite_url_with_create("sqlite::memory:?cache=shared").unwrap(),

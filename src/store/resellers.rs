@@ -37,6 +37,12 @@ pub async fn get(db: &Db, id: i64) -> sqlx::Result<Option<Reseller>> {
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;
-    row.map(|r| Ok(Reseller { id: r.try_get("id")?, name: r.try_get("name")?, domain: r.try_get("domain")? }))
-        .transpose()
+    row.map(|r| {
+        Ok(Reseller {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            domain: r.try_get("domain")?,
+        })
+    })
+    .transpose()
 }

@@ -21,8 +21,14 @@ pub fn dialin_number(value: Option<&str>) -> AppResult<Option<String>> {
     let Some(number) = names::optional_text("primary_dialin_number", value, 32)? else {
         return Ok(None);
     };
-    if !number.chars().all(|c| c.is_ascii_digit() || "+-() .".contains(c)) {
-        return Err(AppError::invalid_field("primary_dialin_number", "must be a phone number"));
+    if !number
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+-() .".contains(c))
+    {
+        return Err(AppError::invalid_field(
+            "primary_dialin_number",
+            "must be a phone number",
+        ));
     }
     Ok(Some(number))
 }
@@ -32,7 +38,10 @@ fn hostname_for(subdomain: &str, reseller_domain: &str) -> String {
 }
 
 fn duplicate_subdomain(subdomain: &str) -> AppError {
-    AppError::conflict("duplicate_subdomain", format!("subdomain `{subdomain}` is already in use"))
+    AppError::conflict(
+        "duplicate_subdomain",
+        format!("subdomain `{subdomain}` is already in use"),
+    )
 }
 
 /// Creates a company reachable at `<subdomain>.<reseller domain>`.

@@ -41,7 +41,11 @@ pub struct CreatedHost {
 
 /// The personal meeting room URL of a host.
 pub fn meeting_url(app: &App, host: &Host) -> String {
-    format!("{}/conf/call/{}", app.config.base_url(&host.company_hostname), host.access_code)
+    format!(
+        "{}/conf/call/{}",
+        app.config.base_url(&host.company_hostname),
+        host.access_code
+    )
 }
 
 /// Picks a random access code not used in the reseller.
@@ -64,9 +68,17 @@ async fn new_password_link(
 ) -> AppResult<String> {
     let secret = token::random_secret();
     let expires_at = store::now() + app.config.password_link_ttl_secs;
-    store::credentials::insert_password_link(conn, &token::hash_secret(&secret), host_id, expires_at)
-        .await?;
-    Ok(format!("{}/password/create/{secret}", app.config.base_url(company_hostname)))
+    store::credentials::insert_password_link(
+        conn,
+        &token::hash_secret(&secret),
+        host_id,
+        expires_at,
+    )
+    .await?;
+    Ok(format!(
+        "{}/password/create/{secret}",
+        app.config.base_url(company_hostname)
+    ))
 }
 
 /// Creates a host in `company` (already checked to be in the caller's scope).
@@ -97,7 +109,9 @@ pub async fn create(
         }
         None => unused_access_code(&mut tx, reseller_id).await?,
     };
-    let moderator_pin = input.moderator_pin.unwrap_or_else(|| token::random_digits(7));
+    let moderator_pin = input
+        .moderator_pin
+        .unwrap_or_else(|| token::random_digits(7));
     let subscription_ids =
         serde_json::to_string(&input.subscription_ids).map_err(AppError::internal)?;
     let id = store::hosts::insert(
@@ -137,12 +151,24 @@ pub async fn create(
         updated_at: now,
     };
     if input.send_welcome_email {
-        queue_welcome_email(app, &mut tx, &host, &company.name, reseller_name, reseller_domain, &link)
-            .await?;
+        queue_welcome_email(
+            app,
+            &mut tx,
+            &host,
+            &company.name,
+            reseller_name,
+            reseller_domain,
+            &link,
+        )
+        .await?;
     }
     tx.commit().await?;
     app.mail_wake.notify_one();
-    Ok(CreatedHost { host, login_token, password_creation_link: link })
+    Ok(CreatedHost {
+        host,
+        login_token,
+        password_creation_link: link,
+    })
 }
 
 async fn queue_welcome_email(
@@ -154,8 +180,12 @@ async fn queue_welcome_email(
     reseller_domain: &str,
     link: &str,
 ) -> AppResult<()> {
-    let from = mail::reseller_sender(reseller_name, &app.config.mail_from_local_part, reseller_domain)
-        .ok_or_else(|| AppError::internal("reseller domain is not a valid mail domain"))?;
+    let from = mail::reseller_sender(
+        reseller_name,
+        &app.config.mail_from_local_part,
+        reseller_domain,
+    )
+    .ok_or_else(|| AppError::internal("reseller domain is not a valid mail domain"))?;
     let to_address = host
         .email
         .parse()
@@ -177,7 +207,12 @@ async fn queue_welcome_email(
 }
 
 /// Saves a host whose fields the caller changed; `new_password` is hashed and ends its sessions.
-pub async fn save(app: &App, before: &Host, mut after: Host, new_password: Option<String>) -> AppResult<Host> {
+pub async fn save(
+    app: &App,
+    before: &Host,
+    mut after: Host,
+    new_password: Option<String>,
+) -> AppResult<Host> {
     if let Some(pw) = new_password {
         after.password_hash = Some(password::hash(pw).await?);
     }
@@ -204,8 +239,13 @@ pub async fn save(app: &App, before: &Host, mut after: Host, new_password: Optio
 pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
     let login_token = token::random_secret();
     let mut conn = app.db.pool.acquire().await?;
-    store::hosts::set_login_token_hash(&mut conn, host.reseller_id, host.id, &token::hash_secret(&login_token))
-        .await?;
+    store::hosts::set_login_token_hash(
+        &mut conn,
+        host.reseller_id,
+        host.id,
+        &token::hash_secret(&login_token),
+    )
+    .await?;
     Ok(login_token)
 }
 
@@ -220,7 +260,12 @@ pub async fn delete(app: &App, host: &Host) -> AppResult<()> {
 }
 
 /// Sets a password from a password creation link, spending the link.
-pub async fn set_password_from_link(app: &App, link_id: i64, host_id: i64, password: String) -> AppResult<()> {
+pub async fn set_password_from_link(
+    app: &App,
+    link_id: i64,
+    host_id: i64,
+    password: String,
+) -> AppResult<()> {
     let hash = password::hash(password).await?;
     let mut tx = app.db.pool.begin().await?;
     if !store::credentials::consume_password_link(&mut tx, link_id).await? {
@@ -237,9 +282,15 @@ pub async fn set_password_from_link(app: &App, link_id: i64, host_id: i64, passw
 }
 
 fn duplicate_email(email: &str) -> AppError {
-    AppError::conflict("duplicate_email", format!("email `{email}` is already in use"))
+    AppError::conflict(
+        "duplicate_email",
+        format!("email `{email}` is already in use"),
+    )
 }
 
 fn duplicate_access_code(code: &str) -> AppError {
-    AppError::conflict("duplicate_access_code", format!("access_code `{code}` is already in use"))
+    AppError::conflict(
+        "duplicate_access_code",
+        format!("access_code `{code}` is already in use"),
+    )
 }

@@ -36,18 +36,28 @@ pub fn normalize_hostname(raw: &str) -> Option<String> {
         rest.split(']').next().unwrap_or_default()
     } else {
         raw.rsplit_once(':').map_or(raw, |(host, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) { host } else { raw }
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                host
+            } else {
+                raw
+            }
         })
     };
     let host = without_port.trim_end_matches('.').to_ascii_lowercase();
     let valid = !host.is_empty()
         && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':');
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':');
     valid.then_some(host)
 }
 
 /// The hostname the client asked for, honouring `X-Forwarded-Host` only when trusted.
-pub fn requested_hostname(headers: &HeaderMap, parts_authority: Option<&str>, trust_forwarded: bool) -> Option<String> {
+pub fn requested_hostname(
+    headers: &HeaderMap,
+    parts_authority: Option<&str>,
+    trust_forwarded: bool,
+) -> Option<String> {
     let forwarded = trust_forwarded
         .then(|| headers.get("x-forwarded-host"))
         .flatten()
@@ -62,11 +72,23 @@ pub fn requested_hostname(headers: &HeaderMap, parts_authority: Option<&str>, tr
 impl Tenant {
     /// Resolves the tenant of a request from its headers.
     pub async fn resolve(state: &AppState, parts: &Parts) -> AppResult<Self> {
-        let unknown = || AppError::new(axum::http::StatusCode::NOT_FOUND, "unknown_domain", "No company is served at this domain");
+        let unknown = || {
+            AppError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_domain",
+                "No company is served at this domain",
+            )
+        };
         let authority = parts.uri.authority().map(|a| a.as_str());
-        let hostname = requested_hostname(&parts.headers, authority, state.config.trust_forwarded_headers)
+        let hostname = requested_hostname(
+            &parts.headers,
+            authority,
+            state.config.trust_forwarded_headers,
+        )
+        .ok_or_else(unknown)?;
+        let found = store::domains::resolve(&state.db, &hostname)
+            .await?
             .ok_or_else(unknown)?;
-        let found = store::domains::resolve(&state.db, &hostname).await?.ok_or_else(unknown)?;
         Ok(Tenant {
             hostname: found.hostname,
             company_id: found.company_id,
@@ -82,7 +104,10 @@ impl Tenant {
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(tenant) = parts.extensions.get::<Tenant>() {
             return Ok(tenant.clone());
         }
@@ -98,8 +123,14 @@ mod tests {
 
     #[test]
     fn hostnames_are_normalised() {
-        assert_eq!(normalize_hostname("Joe.Example.COM.:8080").as_deref(), Some("joe.example.com"));
-        assert_eq!(normalize_hostname("localhost").as_deref(), Some("localhost"));
+        assert_eq!(
+            normalize_hostname("Joe.Example.COM.:8080").as_deref(),
+            Some("joe.example.com")
+        );
+        assert_eq!(
+            normalize_hostname("localhost").as_deref(),
+            Some("localhost")
+        );
         assert_eq!(normalize_hostname("[::1]:8080").as_deref(), Some("::1"));
         assert_eq!(normalize_hostname("bad host"), None);
         assert_eq!(normalize_hostname(""), None);
@@ -110,7 +141,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "proxy.internal".parse().unwrap());
         headers.insert("x-forwarded-host", "joe.example.com".parse().unwrap());
-        assert_eq!(requested_hostname(&headers, None, false).as_deref(), Some("proxy.internal"));
-        assert_eq!(requested_hostname(&headers, None, true).as_deref(), Some("joe.example.com"));
+        assert_eq!(
+            requested_hostname(&headers, None, false).as_deref(),
+            Some("proxy.internal")
+        );
+        assert_eq!(
+            requested_hostname(&headers, None, true).as_deref(),
+            Some("joe.example.com")
+        );
     }
 }

@@ -14,11 +14,20 @@ pub fn dns_label(field: &str, value: &str) -> AppResult<String> {
     if label.is_empty() || label.len() > 63 {
         return Err(AppError::invalid_field(field, "must be 1 to 63 characters"));
     }
-    if !label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(AppError::invalid_field(field, "may contain only letters, digits and hyphens"));
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(AppError::invalid_field(
+            field,
+            "may contain only letters, digits and hyphens",
+        ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(AppError::invalid_field(field, "may not start or end with a hyphen"));
+        return Err(AppError::invalid_field(
+            field,
+            "may not start or end with a hyphen",
+        ));
     }
     Ok(label)
 }
@@ -27,7 +36,10 @@ pub fn dns_label(field: &str, value: &str) -> AppResult<String> {
 pub fn company_subdomain(value: &str) -> AppResult<String> {
     let label = dns_label("subdomain", value)?;
     if RESERVED_SUBDOMAINS.contains(&label.as_str()) {
-        return Err(AppError::invalid_field("subdomain", format!("`{label}` is reserved")));
+        return Err(AppError::invalid_field(
+            "subdomain",
+            format!("`{label}` is reserved"),
+        ));
     }
     Ok(label)
 }
@@ -36,7 +48,10 @@ pub fn company_subdomain(value: &str) -> AppResult<String> {
 pub fn domain(field: &str, value: &str) -> AppResult<String> {
     let domain = value.trim().trim_end_matches('.').to_ascii_lowercase();
     if domain.is_empty() || domain.len() > 253 {
-        return Err(AppError::invalid_field(field, "must be 1 to 253 characters"));
+        return Err(AppError::invalid_field(
+            field,
+            "must be 1 to 253 characters",
+        ));
     }
     for label in domain.split('.') {
         dns_label(field, label)?;
@@ -47,7 +62,12 @@ pub fn domain(field: &str, value: &str) -> AppResult<String> {
 /// An email address, lowercased. Deliberately simple: one `@`, a dotted or `localhost` domain.
 pub fn email(field: &str, value: &str) -> AppResult<String> {
     let email = value.trim().to_ascii_lowercase();
-    let bad = || AppError::invalid_field(field, format!("`{}` is not a valid email address", value.trim()));
+    let bad = || {
+        AppError::invalid_field(
+            field,
+            format!("`{}` is not a valid email address", value.trim()),
+        )
+    };
     if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -66,10 +86,16 @@ pub fn display_name(field: &str, value: &str) -> AppResult<String> {
         return Err(AppError::invalid_field(field, "must not be empty"));
     }
     if name.chars().count() > 200 {
-        return Err(AppError::invalid_field(field, "must be at most 200 characters"));
+        return Err(AppError::invalid_field(
+            field,
+            "must be at most 200 characters",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::invalid_field(field, "must not contain control characters"));
+        return Err(AppError::invalid_field(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -78,19 +104,30 @@ pub fn display_name(field: &str, value: &str) -> AppResult<String> {
 pub fn digits(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
     let code = value.trim();
     if code.len() < min || code.len() > max || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::invalid_field(field, format!("must be {min} to {max} digits")));
+        return Err(AppError::invalid_field(
+            field,
+            format!("must be {min} to {max} digits"),
+        ));
     }
     Ok(code.to_string())
 }
 
 /// Optional free text with a length bound; empty becomes `None`.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
-    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     if text.chars().count() > max {
-        return Err(AppError::invalid_field(field, format!("must be at most {max} characters")));
+        return Err(AppError::invalid_field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(AppError::invalid_field(field, "must not contain control characters"));
+        return Err(AppError::invalid_field(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(Some(text.to_string()))
 }
@@ -103,7 +140,15 @@ mod tests {
     fn subdomains() {
         assert_eq!(company_subdomain("Joe").unwrap(), "joe");
         assert_eq!(company_subdomain("joe-2").unwrap(), "joe-2");
-        for bad in ["", "-joe", "joe-", "jo_e", "jo.e", "reseller-admin", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-joe",
+            "joe-",
+            "jo_e",
+            "jo.e",
+            "reseller-admin",
+            &"a".repeat(64),
+        ] {
             let err = company_subdomain(bad).unwrap_err();
             assert!(err.message.starts_with("subdomain:"), "{bad}: {err}");
         }
@@ -111,9 +156,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("email", " John@Company.TLD ").unwrap(), "john@company.tld");
+        assert_eq!(
+            email("email", " John@Company.TLD ").unwrap(),
+            "john@company.tld"
+        );
         assert!(email("email", "admin@localhost").is_ok());
-        for bad in ["", "john", "@x.tld", "john@", "a b@x.tld", "a@b@c.tld", "john@-x.tld"] {
+        for bad in [
+            "",
+            "john",
+            "@x.tld",
+            "john@",
+            "a b@x.tld",
+            "a@b@c.tld",
+            "john@-x.tld",
+        ] {
             assert!(email("email", bad).is_err(), "{bad}");
         }
     }

@@ -36,11 +36,20 @@ pub async fn create(
 
     let mut tx = app.db.pool.begin().await?;
     if store::domains::exists(&mut tx, &api_hostname).await? {
-        return Err(AppError::conflict("duplicate_domain", format!("domain `{domain}` is already in use")));
+        return Err(AppError::conflict(
+            "duplicate_domain",
+            format!("domain `{domain}` is already in use"),
+        ));
     }
     let reseller_id = store::resellers::insert(&mut tx, &name, &domain)
         .await
-        .map_err(|e| duplicate_or(e, "duplicate_domain", &format!("domain `{domain}` is already in use")))?;
+        .map_err(|e| {
+            duplicate_or(
+                e,
+                "duplicate_domain",
+                &format!("domain `{domain}` is already in use"),
+            )
+        })?;
     let admin_company_id = store::companies::insert(
         &mut tx,
         &store::companies::NewCompany {
@@ -73,7 +82,12 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok(CreatedReseller { reseller_id, admin_company_id, admin_host_id, api_hostname })
+    Ok(CreatedReseller {
+        reseller_id,
+        admin_company_id,
+        admin_host_id,
+        api_hostname,
+    })
 }
 
 /// On an empty database, creates the demo reseller on `localhost`; returns the generated
@@ -89,7 +103,14 @@ pub async fn bootstrap_demo(app: &App) -> AppResult<Option<(CreatedReseller, Opt
             (pw.clone(), Some(pw))
         }
     };
-    let created = create(app, "Confab Demo", "localhost", "admin@localhost", &password).await?;
+    let created = create(
+        app,
+        "Confab Demo",
+        "localhost",
+        "admin@localhost",
+        &password,
+    )
+    .await?;
     Ok(Some((created, generated)))
 }
 

@@ -26,7 +26,9 @@ pub fn verify(headers: &HeaderMap, submitted: &str) -> Result<(), AppError> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::forbidden("The form expired or was not sent from this site; reload the page and try again"))
+        Err(AppError::forbidden(
+            "The form expired or was not sent from this site; reload the page and try again",
+        ))
     }
 }
 
@@ -49,7 +51,13 @@ mod tests {
     fn round_trip_and_mismatch() {
         let (token, cookie) = issue(&HeaderMap::new(), false);
         let cookie = cookie.unwrap();
-        let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let pair = cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
         assert!(verify(&headers, &token).is_ok());

@@ -23,11 +23,17 @@ pub struct Brand {
 
 impl Brand {
     pub fn of(tenant: &Tenant) -> Self {
-        Self { product: tenant.reseller_name.clone(), company: Some(tenant.company_name.clone()) }
+        Self {
+            product: tenant.reseller_name.clone(),
+            company: Some(tenant.company_name.clone()),
+        }
     }
 
     pub fn neutral() -> Self {
-        Self { product: "Meetings".into(), company: None }
+        Self {
+            product: "Meetings".into(),
+            company: None,
+        }
     }
 }
 
@@ -60,7 +66,10 @@ impl PageError {
 
 impl From<AppError> for PageError {
     fn from(error: AppError) -> Self {
-        Self { error, brand: Brand::neutral() }
+        Self {
+            error,
+            brand: Brand::neutral(),
+        }
     }
 }
 
@@ -97,17 +106,25 @@ impl FromRequestParts<AppState> for PageTenant {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        Tenant::from_request_parts(parts, state).await.map(PageTenant).map_err(PageError::from)
+        Tenant::from_request_parts(parts, state)
+            .await
+            .map(PageTenant)
+            .map_err(PageError::from)
     }
 }
 
 /// Renders a template or fails with a logged internal error.
 pub fn render(template: &impl Template) -> Result<Html<String>, PageError> {
-    template.render().map(Html).map_err(|e| AppError::internal(e).into())
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| AppError::internal(e).into())
 }
 
 async fn home(PageTenant(tenant): PageTenant) -> Result<Html<String>, PageError> {
-    render(&HomePage { brand: &Brand::of(&tenant) })
+    render(&HomePage {
+        brand: &Brand::of(&tenant),
+    })
 }
 
 /// Answers unknown paths: JSON under `/enterprise_api`, a themed page elsewhere.
@@ -116,8 +133,12 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     let uri: &Uri = &parts.uri;
     let error = AppError::not_found("Page");
     if uri.path().starts_with("/enterprise_api") {
-        return AppError::new(StatusCode::NOT_FOUND, "unknown_method", format!("No API method at {}", uri.path()))
-            .into_response();
+        return AppError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_method",
+            format!("No API method at {}", uri.path()),
+        )
+        .into_response();
     }
     let brand = match Tenant::resolve(&state, &parts).await {
         Ok(tenant) => Brand::of(&tenant),
@@ -130,7 +151,10 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/password/create/{token}", get(password::show_form).post(password::submit))
+        .route(
+            "/password/create/{token}",
+            get(password::show_form).post(password::submit),
+        )
         .route("/static/{file}", get(static_files::serve))
         .route("/healthz", get(|| async { "ok" }))
 }

@@ -65,13 +65,20 @@ async fn valid_link(
         .filter(|h| h.company_id == tenant.company_id)
         .ok_or_else(not_found)?;
     let gone = |message: &str| {
-        PageError::new(AppError::new(StatusCode::GONE, "link_expired", message), brand())
+        PageError::new(
+            AppError::new(StatusCode::GONE, "link_expired", message),
+            brand(),
+        )
     };
     if link.used_at.is_some() {
-        return Err(gone("This link has already been used. Ask your administrator for a new one."));
+        return Err(gone(
+            "This link has already been used. Ask your administrator for a new one.",
+        ));
     }
     if link.expires_at <= store::now() {
-        return Err(gone("This link has expired. Ask your administrator for a new one."));
+        return Err(gone(
+            "This link has expired. Ask your administrator for a new one.",
+        ));
     }
     Ok((link, host))
 }
@@ -136,9 +143,16 @@ pub async fn submit(
     hosts::set_password_from_link(&state, link.id, host.id, form.password)
         .await
         .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
-    Ok(render(&PasswordDone { brand: &brand, host_name: &host.name })?.into_response())
+    Ok(render(&PasswordDone {
+        brand: &brand,
+        host_name: &host.name,
+    })?
+    .into_response())
 }
 
 fn no_store(response: &mut Response) {
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
 }

@@ -8,8 +8,11 @@ use axum::{
 
 use crate::error::AppError;
 
-const FILES: &[(&str, &str, &str)] =
-    &[("confab.css", "text/css; charset=utf-8", include_str!("../../static/confab.css"))];
+const FILES: &[(&str, &str, &str)] = &[(
+    "confab.css",
+    "text/css; charset=utf-8",
+    include_str!("../../static/confab.css"),
+)];
 
 /// `GET /static/<file>`.
 pub async fn serve(Path(file): Path<String>) -> Response {
@@ -18,7 +21,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
             let mut response = (*body).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
             response
         }
         None => AppError::not_found("File").into_response(),

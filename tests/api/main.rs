@@ -1,0 +1,10 @@
+//! Integration tests: one binary, every story on SQLite and, when `CONFAB_TEST_POSTGRES_URL` is
+//! set, on PostgreSQL too.
+
+mod helpers;
+
+mod bad_input;
+mod onboarding;
+mod scope;
+mod seed;
+mod sessions;

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/enterprise_api", api::router())
         .merge(web::router())
         .fallback(web::fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "same-origin"))
@@ -78,6 +79,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 405 with the same JSON body as every other error.
+async fn method_not_allowed(method: axum::http::Method) -> crate::error::AppError {
+    crate::error::AppError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here; the API takes POST"),
+    )
 }
 
 /// Starts background work (mail delivery, housekeeping) and serves HTTP until `shutdown` resolves.

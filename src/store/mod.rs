@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod domains;
 pub mod hosts;
 pub mod mail_outbox;
+pub mod meetings;
 pub mod resellers;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -4,8 +4,10 @@
 mod helpers;
 
 mod bad_input;
+mod bot;
 mod cli;
 mod onboarding;
 mod scope;
 mod seed;
 mod sessions;
+mod sfu;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod bot;
+mod browser;
 mod cli;
 mod onboarding;
 mod scope;

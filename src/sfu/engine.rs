@@ -68,13 +68,15 @@ pub(super) struct Engine {
     pub batch_forwarded: u64,
 }
 
-/// Binds the socket and spawns the engine; returns the advertised address.
+/// Binds the socket and starts the engine on its own thread (media work stays off the HTTP
+/// runtime, and its CPU time can be measured); returns the advertised address.
 pub(super) async fn spawn(
     config: SfuConfig,
     inbox: mpsc::UnboundedReceiver<Command>,
 ) -> anyhow::Result<SocketAddr> {
-    let socket = UdpSocket::bind(config.udp).await?;
-    let bound = socket.local_addr()?;
+    let std_socket = std::net::UdpSocket::bind(config.udp)?;
+    std_socket.set_nonblocking(true)?;
+    let bound = std_socket.local_addr()?;
     let ip = match config.public_ip {
         Some(ip) => ip,
         None if bound.ip().is_unspecified() => {
@@ -85,22 +87,38 @@ pub(super) async fn spawn(
         None => bound.ip(),
     };
     let advertised = SocketAddr::new(ip, bound.port());
-    let engine = Engine {
-        socket,
-        advertised,
-        config,
-        peers: HashMap::new(),
-        rooms: HashMap::new(),
-        demux: Demux::default(),
-        deadlines: BinaryHeap::new(),
-        dirty: Vec::new(),
-        stats: Collector::default(),
-        forwarded_index: HashMap::new(),
-        next_track: 0,
-        batch_started: None,
-        batch_forwarded: 0,
-    };
-    tokio::spawn(engine.run(inbox));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("confab-sfu".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let socket = match UdpSocket::from_std(std_socket) {
+                    Ok(socket) => socket,
+                    Err(err) => {
+                        tracing::error!(%err, "SFU socket unusable");
+                        return;
+                    }
+                };
+                let engine = Engine {
+                    socket,
+                    advertised,
+                    config,
+                    peers: HashMap::new(),
+                    rooms: HashMap::new(),
+                    demux: Demux::default(),
+                    deadlines: BinaryHeap::new(),
+                    dirty: Vec::new(),
+                    stats: Collector::default(),
+                    forwarded_index: HashMap::new(),
+                    next_track: 0,
+                    batch_started: None,
+                    batch_forwarded: 0,
+                };
+                engine.run(inbox).await;
+            });
+        })?;
     tracing::info!(%bound, %advertised, "SFU listening");
     Ok(advertised)
 }

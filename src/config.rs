@@ -38,6 +38,10 @@ pub struct Config {
     pub login_attempts_per_address_per_minute: u32,
     /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
     pub mail_from_local_part: String,
+    /// Meeting joins (and failed PIN attempts) allowed per client address per minute.
+    pub joins_per_address_per_minute: u32,
+    /// Highest video bitrate the SFU lets a publisher send (REMB cap), kbit/s.
+    pub media_max_video_kbps: u32,
 }
 
 impl Default for Config {
@@ -58,6 +62,8 @@ impl Default for Config {
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
             mail_from_local_part: "no-reply".into(),
+            joins_per_address_per_minute: 30,
+            media_max_video_kbps: 1500,
         }
     }
 }
@@ -150,6 +156,12 @@ impl Config {
         if let Some(v) = var("CONFAB_MAIL_FROM_LOCAL_PART").filter(|v| !v.is_empty()) {
             self.mail_from_local_part = v;
         }
+        if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
+            self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MEDIA_MAX_VIDEO_KBPS") {
+            self.media_max_video_kbps = parse("CONFAB_MEDIA_MAX_VIDEO_KBPS", &v)?;
+        }
         Ok(())
     }
 
@@ -180,6 +192,23 @@ impl Config {
             return Err(invalid(
                 "login_attempts_per_address_per_minute",
                 "must be at least 1",
+            ));
+        }
+        if self.joins_per_address_per_minute == 0 {
+            return Err(invalid(
+                "joins_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.media_max_video_kbps < 64 {
+            return Err(invalid("media_max_video_kbps", "must be at least 64"));
+        }
+        if let Some(ip) = &self.media_public_ip
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(
+                "media_public_ip",
+                &format!("`{ip}` is not an IP address"),
             ));
         }
         let local = &self.mail_from_local_part;
@@ -270,6 +299,11 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
+            .field(
+                "joins_per_address_per_minute",
+                &self.joins_per_address_per_minute,
+            )
+            .field("media_max_video_kbps", &self.media_max_video_kbps)
             .finish_non_exhaustive()
     }
 }

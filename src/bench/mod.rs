@@ -72,6 +72,9 @@ async fn local_server(
         listen: addr,
         data_dir: dir.path().to_path_buf(),
         media_udp: "127.0.0.1:0".parse()?,
+        // Every bot joins from 127.0.0.1: the per-address join limit would refuse most of them.
+        joins_per_address_per_minute: 1_000_000,
+        media_max_video_kbps: 100_000,
         ..Config::default()
     };
     let state = AppState::build(config).await?;

@@ -48,6 +48,9 @@ pub(super) enum Pending {
     NewTrack {
         track_id: String,
     },
+    TrackEnded {
+        track_id: String,
+    },
     Lost(CloseReason),
 }
 
@@ -55,7 +58,8 @@ pub(super) struct Engine {
     pub socket: UdpSocket,
     pub advertised: SocketAddr,
     pub config: SfuConfig,
-    pub peers: HashMap<PeerId, Peer>,
+    // Boxed: a peer connection is large, and peers move in and out of the map while serviced.
+    pub peers: HashMap<PeerId, Box<Peer>>,
     pub rooms: HashMap<String, Room>,
     pub demux: Demux,
     pub deadlines: BinaryHeap<Reverse<(Instant, PeerId)>>,
@@ -228,7 +232,7 @@ impl Engine {
         self.rooms.entry(room.clone()).or_default().peers.push(id);
         self.peers.insert(
             id,
-            Peer {
+            Box::new(Peer {
                 id,
                 room,
                 pc,
@@ -244,7 +248,7 @@ impl Engine {
                 forced_audio_mute: false,
                 joined_at: now,
                 next_timeout: None,
-            },
+            }),
         );
         Ok(())
     }
@@ -264,9 +268,10 @@ impl Engine {
             let rollback = RTCSessionDescription::rollback(None).map_err(bad)?;
             peer.pc.set_local_description(now, rollback).map_err(bad)?;
             peer.awaiting_answer = false;
+            // Whatever the withdrawn offer carried (new tracks or removals) is offered again.
+            peer.needs_offer = true;
             for sub in peer.subscriptions.values_mut().filter(|s| !s.ready) {
                 sub.offered = false;
-                peer.needs_offer = true;
             }
         }
         peer.declared_sources.extend(sources);
@@ -416,6 +421,7 @@ impl Engine {
                     packets,
                 } => self.feedback(id, &forwarded_id, packets, now),
                 Pending::NewTrack { track_id } => self.track_published(id, &track_id, now),
+                Pending::TrackEnded { track_id } => self.track_ended(id, &track_id, now),
                 Pending::Lost(reason) => self.remove_peer(id, Some(reason), now),
             }
         }
@@ -443,6 +449,9 @@ impl Engine {
             {
                 let track_id = self.open_published(peer, init);
                 pending.push(Pending::NewTrack { track_id });
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnClose(track_id)) => {
+                pending.push(Pending::TrackEnded { track_id })
             }
             _ => {}
         }

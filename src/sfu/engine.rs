@@ -285,7 +285,20 @@ impl Engine {
             .ok_or_else(|| SfuError::BadDescription("no local description".into()))?;
         let first = !peer.negotiated;
         peer.negotiated = true;
+        // A published track whose m-line no longer receives was stopped by the client.
+        let stopped: Vec<String> = peer
+            .published
+            .iter()
+            .map(|(track_id, p)| (track_id.clone(), p.receiver_id))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter(|(_, receiver)| peer.pc.rtp_receiver(*receiver).is_none())
+            .map(|(track_id, _)| track_id)
+            .collect();
         self.dirty.push(id);
+        for track_id in stopped {
+            self.track_ended(id, &track_id, now);
+        }
         if first {
             self.subscribe_to_room(id, now);
         }

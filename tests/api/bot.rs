@@ -460,6 +460,76 @@ impl Bot {
         }
     }
 
+    /// Starts sharing a (fake) screen: a third track, announced as `screen`, negotiated by a new
+    /// client offer. Returns its sender for [`Bot::stop_screen`].
+    pub async fn share_screen(&mut self) -> Arc<dyn webrtc::rtp_transceiver::RtpSender> {
+        use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+        let ssrc = rand::random();
+        let track = local_track(
+            RtpCodecKind::Video,
+            "video/VP8",
+            90_000,
+            0,
+            ssrc,
+            "bot-screen",
+        );
+        let sender = self
+            .pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .expect("add screen");
+        self.renegotiate(json!({"bot-screen": "screen"})).await;
+        let pt = sender
+            .get_parameters()
+            .await
+            .expect("parameters")
+            .rtp_parameters
+            .codecs
+            .first()
+            .expect("codec")
+            .payload_type;
+        self.tasks.push(tokio::spawn(async move {
+            let Ok(file) = std::fs::File::open("tests/fixtures/media/video.ivf") else {
+                return;
+            };
+            let Ok((mut ivf, _)) =
+                rtc::media::io::ivf_reader::IVFReader::new(std::io::BufReader::new(file))
+            else {
+                return;
+            };
+            let mut tick = tokio::time::interval(Duration::from_millis(66));
+            while let Ok((frame, _)) = ivf.parse_next_frame() {
+                tick.tick().await;
+                let sample = rtc::media::Sample {
+                    data: frame.freeze(),
+                    duration: Duration::from_millis(66),
+                    ..rtc::media::Sample::new(Instant::now())
+                };
+                if track.write_sample(ssrc, pt, &sample, &[]).await.is_err() {
+                    return;
+                }
+            }
+        }));
+        sender
+    }
+
+    /// Stops sharing: the screen track is removed and renegotiated away.
+    pub async fn stop_screen(&mut self, sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>) {
+        self.pc.remove_track(&sender).await.expect("remove screen");
+        self.renegotiate(json!({})).await;
+    }
+
+    async fn renegotiate(&mut self, sources: Value) {
+        let offer = self.pc.create_offer(None).await.expect("offer");
+        self.pc
+            .set_local_description(offer)
+            .await
+            .expect("local offer");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sdp = self.pc.local_description().await.expect("local").sdp;
+        self.send(json!({"type": "offer", "sdp": sdp, "sources": sources}));
+    }
+
     /// Sends a signalling message.
     pub fn send(&self, message: Value) {
         let _ = self.outgoing.send(message);

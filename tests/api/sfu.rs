@@ -311,3 +311,44 @@ async fn a_peer_that_vanishes_is_removed(app: TestApp) {
     assert_eq!(error["code"], "media_lost");
     stays.close().await;
 }
+
+on_each_backend!(screen_sharing_comes_and_goes);
+
+async fn screen_sharing_comes_and_goes(app: TestApp) {
+    let host = room(&app).await;
+    let mut presenter = Bot::join(app.addr, &host, ROOM, "Presenter", None, true).await;
+    let mut viewer = Bot::join(app.addr, &host, ROOM, "Viewer", None, false).await;
+    let first = viewer
+        .wait_event("track", Duration::from_secs(10))
+        .await
+        .expect("camera or microphone");
+    assert_ne!(first["source"], "screen");
+    let sender = presenter.share_screen().await;
+    let screen = loop {
+        let track = viewer
+            .wait_event("track", Duration::from_secs(10))
+            .await
+            .expect("screen track announced");
+        if track["source"] == "screen" {
+            break track;
+        }
+    };
+    assert_eq!(screen["participant_id"], presenter.participant_id.as_str());
+    let screen_id = screen["track_id"].as_str().expect("id").to_string();
+    let id = screen_id.clone();
+    assert!(
+        viewer
+            .wait_until(Duration::from_secs(10), move |t| t
+                .get(&id)
+                .is_some_and(|r| r.packets > 10 && r.vp8_keyframes > 0))
+            .await,
+        "viewer decodes the screen: {:?}",
+        viewer.received()
+    );
+    presenter.stop_screen(sender).await;
+    let removed = viewer
+        .wait_event("track_removed", Duration::from_secs(10))
+        .await
+        .expect("screen track removed");
+    assert_eq!(removed["track_id"], screen_id.as_str());
+}

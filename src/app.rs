@@ -66,11 +66,18 @@ impl AppState {
             max_video_bitrate: u64::from(state.config.media_max_video_kbps) * 1000,
         })
         .await?;
-        let media = Media::new(
+        let mut media = Media::new(
             sfu,
             Hub::new(state.db.clone()),
             state.config.joins_per_address_per_minute,
         );
+        if !state.config.turn_urls.is_empty() {
+            media.ice_servers.push(signal::messages::IceServer {
+                urls: state.config.turn_urls.clone(),
+                username: state.config.turn_username.clone(),
+                credential: state.config.turn_credential.clone(),
+            });
+        }
         if let Some(app) = Arc::get_mut(&mut state.0) {
             app.media = Some(Arc::new(media));
         }

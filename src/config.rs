@@ -42,6 +42,13 @@ pub struct Config {
     pub joins_per_address_per_minute: u32,
     /// Highest video bitrate the SFU lets a publisher send (REMB cap), kbit/s.
     pub media_max_video_kbps: u32,
+    /// STUN/TURN servers handed to browsers (`turn:host:3478`, `turns:...`, `stun:...`), for
+    /// clients whose networks block UDP to the media port.
+    pub turn_urls: Vec<String>,
+    /// TURN user name handed to browsers with `turn_urls`.
+    pub turn_username: Option<String>,
+    /// TURN password handed to browsers with `turn_urls`.
+    pub turn_credential: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +71,9 @@ impl Default for Config {
             mail_from_local_part: "no-reply".into(),
             joins_per_address_per_minute: 30,
             media_max_video_kbps: 1500,
+            turn_urls: Vec::new(),
+            turn_username: None,
+            turn_credential: None,
         }
     }
 }
@@ -159,6 +169,20 @@ impl Config {
         if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
             self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
         }
+        if let Some(v) = var("CONFAB_TURN_URLS") {
+            self.turn_urls = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Some(v) = var("CONFAB_TURN_USERNAME").filter(|v| !v.is_empty()) {
+            self.turn_username = Some(v);
+        }
+        if let Some(v) = var("CONFAB_TURN_CREDENTIAL").filter(|v| !v.is_empty()) {
+            self.turn_credential = Some(v);
+        }
         if let Some(v) = var("CONFAB_MEDIA_MAX_VIDEO_KBPS") {
             self.media_max_video_kbps = parse("CONFAB_MEDIA_MAX_VIDEO_KBPS", &v)?;
         }
@@ -209,6 +233,16 @@ impl Config {
             return Err(invalid(
                 "media_public_ip",
                 &format!("`{ip}` is not an IP address"),
+            ));
+        }
+        if let Some(url) = self.turn_urls.iter().find(|u| {
+            !["turn:", "turns:", "stun:"]
+                .iter()
+                .any(|p| u.starts_with(p))
+        }) {
+            return Err(invalid(
+                "turn_urls",
+                &format!("`{url}` must start with turn:, turns: or stun:"),
             ));
         }
         let local = &self.mail_from_local_part;
@@ -304,6 +338,12 @@ impl fmt::Debug for Config {
                 &self.joins_per_address_per_minute,
             )
             .field("media_max_video_kbps", &self.media_max_video_kbps)
+            .field("turn_urls", &self.turn_urls)
+            .field("turn_username", &self.turn_username)
+            .field(
+                "turn_credential",
+                &self.turn_credential.as_ref().map(|_| "***"),
+            )
             .finish_non_exhaustive()
     }
 }

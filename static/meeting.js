@@ -49,7 +49,7 @@
   }
 
   async function connectMedia() {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: state.iceServers || [] });
     state.pc = pc;
     const sources = {};
     if (state.local) {
@@ -80,6 +80,7 @@
     switch (message.type) {
       case "joined":
         state.me = message.participant_id;
+        state.iceServers = message.ice_servers;
         for (const p of message.participants) state.participants.set(p.participant_id, p);
         $("prejoin").hidden = true;
         $("room").hidden = false;

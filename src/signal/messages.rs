@@ -80,6 +80,8 @@ pub enum ServerMessage {
         role: &'static str,
         participants: Vec<ParticipantView>,
         room: RoomView,
+        /// STUN/TURN servers for the client's RTCPeerConnection configuration.
+        ice_servers: Vec<IceServer>,
     },
     Answer {
         sdp: String,
@@ -127,6 +129,16 @@ pub enum ServerMessage {
         message: String,
     },
     Pong {},
+}
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// The room a participant joined.

@@ -44,6 +44,8 @@ pub struct Media {
     next_peer: AtomicU64,
     /// Joins and failed PIN attempts per client address.
     pub attempts: DefaultKeyedRateLimiter<IpAddr>,
+    /// STUN/TURN servers handed to clients.
+    pub ice_servers: Vec<messages::IceServer>,
 }
 
 impl Media {
@@ -54,6 +56,7 @@ impl Media {
             hub,
             next_peer: AtomicU64::new(1),
             attempts: RateLimiter::keyed(quota),
+            ice_servers: Vec::new(),
         }
     }
 

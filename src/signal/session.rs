@@ -275,6 +275,7 @@ async fn wait_for_join(
             participant_id: wire_id(peer),
             role,
             participants: others,
+            ice_servers: media.ice_servers.clone(),
             room: RoomView {
                 access_code: access.record.access_code.clone(),
                 host_name: access.host_name.clone(),

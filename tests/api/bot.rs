@@ -47,6 +47,8 @@ struct Shared {
     connected: tokio::sync::Notify,
     state: Mutex<Option<RTCPeerConnectionState>>,
     packets: AtomicU64,
+    /// RFC 6464 level put on outgoing audio (127 = silence).
+    audio_level: std::sync::atomic::AtomicU8,
 }
 
 struct Handler(Arc<Shared>);
@@ -175,6 +177,15 @@ pub async fn next_json(ws: &mut Ws) -> Value {
 async fn new_peer_connection(shared: Arc<Shared>) -> Arc<dyn PeerConnection> {
     let mut media = MediaEngine::default();
     media.register_default_codecs().expect("codecs");
+    media
+        .register_header_extension(
+            rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level".into(),
+            },
+            rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
+            None,
+        )
+        .expect("audio level extension");
     let registry =
         register_default_interceptors(Registry::new(), &mut media).expect("interceptors");
     let settings = SettingEngineBuilder::new()
@@ -275,6 +286,7 @@ impl Bot {
         let joined = next_json(&mut ws).await;
         assert_eq!(joined["type"], "joined", "{joined}");
         let shared = Arc::new(Shared::default());
+        shared.audio_level.store(127, Ordering::Relaxed);
         let pc = match &media_runtime {
             Some(runtime) => runtime
                 .spawn(new_peer_connection(shared.clone()))
@@ -389,6 +401,7 @@ impl Bot {
                 .payload_type;
             let ssrc = track.ssrcs().await.first().copied().expect("ssrc");
             let kind = track.kind().await;
+            let levels = shared.clone();
             let spawner = media_runtime
                 .as_ref()
                 .map(|r| r.handle().clone())
@@ -418,7 +431,18 @@ impl Bot {
                                 duration: Duration::from_millis(66),
                                 ..rtc::media::Sample::new(Instant::now())
                             };
-                            if track.write_sample(ssrc, pt, &sample, &[]).await.is_err() {
+                            let level = levels.audio_level.load(Ordering::Relaxed);
+                            let extension = rtc::rtp::extension::HeaderExtension::AudioLevel(
+                                rtc::rtp::extension::audio_level_extension::AudioLevelExtension {
+                                    level,
+                                    voice: level < 127,
+                                },
+                            );
+                            if track
+                                .write_sample(ssrc, pt, &sample, &[extension])
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                         }
@@ -436,7 +460,18 @@ impl Bot {
                                 duration: Duration::from_millis(20),
                                 ..rtc::media::Sample::new(Instant::now())
                             };
-                            if track.write_sample(ssrc, pt, &sample, &[]).await.is_err() {
+                            let level = levels.audio_level.load(Ordering::Relaxed);
+                            let extension = rtc::rtp::extension::HeaderExtension::AudioLevel(
+                                rtc::rtp::extension::audio_level_extension::AudioLevelExtension {
+                                    level,
+                                    voice: level < 127,
+                                },
+                            );
+                            if track
+                                .write_sample(ssrc, pt, &sample, &[extension])
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                         }
@@ -528,6 +563,11 @@ impl Bot {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let sdp = self.pc.local_description().await.expect("local").sdp;
         self.send(json!({"type": "offer", "sdp": sdp, "sources": sources}));
+    }
+
+    /// Sets the loudness announced on outgoing audio (0 loudest, 127 silence).
+    pub fn set_audio_level(&self, level: u8) {
+        self.shared.audio_level.store(level, Ordering::Relaxed);
     }
 
     /// Sends a signalling message.

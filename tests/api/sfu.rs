@@ -352,3 +352,68 @@ async fn screen_sharing_comes_and_goes(app: TestApp) {
         .expect("screen track removed");
     assert_eq!(removed["track_id"], screen_id.as_str());
 }
+
+on_each_backend!(the_loudest_participant_is_the_dominant_speaker);
+
+async fn the_loudest_participant_is_the_dominant_speaker(app: TestApp) {
+    let host = room(&app).await;
+    let mut alice = Bot::join(app.addr, &host, ROOM, "Alice", None, true).await;
+    let mut bob = Bot::join(app.addr, &host, ROOM, "Bob", None, true).await;
+    alice.set_audio_level(20);
+    let speaker = bob
+        .wait_event("dominant_speaker", Duration::from_secs(10))
+        .await
+        .expect("a speaker");
+    assert_eq!(speaker["participant_id"], alice.participant_id.as_str());
+    alice.set_audio_level(127);
+    bob.set_audio_level(15);
+    let speaker = loop {
+        let event = alice
+            .wait_event("dominant_speaker", Duration::from_secs(10))
+            .await
+            .expect("speaker changes");
+        if event["participant_id"] != alice.participant_id.as_str() {
+            break event;
+        }
+    };
+    assert_eq!(speaker["participant_id"], bob.participant_id.as_str());
+}
+
+async fn join_floods_are_limited_and_turn_is_handed_out(backend: crate::helpers::Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.joins_per_address_per_minute = 3;
+        c.turn_urls = vec!["turn:turn.alpha.test:3478".into()];
+        c.turn_username = Some("confab".into());
+        c.turn_credential = Some("s3cret".into());
+    })
+    .await;
+    let host = room(&app).await;
+    let mut ws = connect_ws(app.addr, &host, ROOM).await;
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Tess"}).to_string().into(),
+    ))
+    .await
+    .expect("send");
+    let joined = next_json(&mut ws).await;
+    assert_eq!(
+        joined["ice_servers"],
+        json!([{"urls": ["turn:turn.alpha.test:3478"], "username": "confab", "credential": "s3cret"}])
+    );
+    let _second = connect_ws(app.addr, &host, ROOM).await;
+    let _third = connect_ws(app.addr, &host, ROOM).await;
+    let refused = app.page(&host, &format!("/conf/call/{ROOM}/ws")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_floods_are_limited_sqlite() {
+    join_floods_are_limited_and_turn_is_handed_out(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_floods_are_limited_postgres() {
+    if crate::helpers::postgres_enabled() {
+        join_floods_are_limited_and_turn_is_handed_out(crate::helpers::Backend::Postgres).await;
+    }
+}

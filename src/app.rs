@@ -12,7 +12,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     api::{self, extract::MAX_BODY_BYTES},
-    auth::rate_limit::LoginLimiter,
+    auth::{rate_limit::LoginLimiter, sso::SsoRuntime},
     config::Config,
     mail::{self, transport::Transport},
     store::{self, Db},
@@ -27,6 +27,8 @@ pub struct App {
     /// Wakes the mail worker after a message was queued.
     pub mail_wake: Arc<Notify>,
     pub login_limiter: LoginLimiter,
+    /// `/auth` failure budget and the OpenID Connect HTTP client.
+    pub sso: SsoRuntime,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.
@@ -50,12 +52,14 @@ impl AppState {
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_address_per_minute,
         );
+        let sso = SsoRuntime::new(&config)?;
         Ok(AppState(Arc::new(App {
             config,
             db,
             transport,
             mail_wake: Arc::new(Notify::new()),
             login_limiter,
+            sso,
         })))
     }
 }
@@ -75,6 +79,11 @@ pub fn router(state: AppState) -> Router {
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        ))
+        // Outside the default policy above, so it can adjust `frame-ancestors` per company.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::frame_policy::frame_ancestors,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -105,6 +114,7 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         state.login_limiter.forget_idle();
+        state.sso.failures.forget_idle();
         // Expired sessions stay a week so clients hear "Session expired" rather than "Invalid token".
         if let Err(err) = store::credentials::purge_expired_sessions(&state.db, 7 * 86_400).await {
             tracing::warn!(%err, "session purge failed");

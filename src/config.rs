@@ -36,6 +36,10 @@ pub struct Config {
     pub login_attempts_per_account_per_minute: u32,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_address_per_minute: u32,
+    /// Lifetime of a host's browser session (from `/auth`, `/login` or OpenID Connect), in seconds.
+    pub browser_session_ttl_secs: i64,
+    /// Failed `/auth` sign-ins allowed per client address per minute.
+    pub auth_failures_per_address_per_minute: u32,
     /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
     pub mail_from_local_part: String,
 }
@@ -58,6 +62,8 @@ impl Default for Config {
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
             mail_from_local_part: "no-reply".into(),
+            browser_session_ttl_secs: 14 * 24 * 3600,
+            auth_failures_per_address_per_minute: 20,
         }
     }
 }
@@ -139,6 +145,9 @@ impl Config {
         if let Some(v) = var("CONFAB_PASSWORD_LINK_TTL_SECS") {
             self.password_link_ttl_secs = parse("CONFAB_PASSWORD_LINK_TTL_SECS", &v)?;
         }
+        if let Some(v) = var("CONFAB_BROWSER_SESSION_TTL_SECS") {
+            self.browser_session_ttl_secs = parse("CONFAB_BROWSER_SESSION_TTL_SECS", &v)?;
+        }
         Ok(())
     }
 
@@ -155,6 +164,18 @@ impl Config {
         }
         if self.session_ttl_secs <= 0 || self.password_link_ttl_secs <= 0 {
             return Err(invalid("session_ttl_secs", "lifetimes must be positive"));
+        }
+        if self.browser_session_ttl_secs <= 0 {
+            return Err(invalid(
+                "browser_session_ttl_secs",
+                "lifetimes must be positive",
+            ));
+        }
+        if self.auth_failures_per_address_per_minute == 0 {
+            return Err(invalid(
+                "auth_failures_per_address_per_minute",
+                "must be at least 1",
+            ));
         }
         if self.login_attempts_per_account_per_minute == 0
             || self.login_attempts_per_address_per_minute == 0
@@ -242,6 +263,7 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
+            .field("browser_session_ttl_secs", &self.browser_session_ttl_secs)
             .finish_non_exhaustive()
     }
 }

@@ -5,7 +5,9 @@ mod helpers;
 
 mod bad_input;
 mod cli;
+mod login;
 mod onboarding;
 mod scope;
 mod seed;
 mod sessions;
+mod sso;

@@ -6,6 +6,7 @@ mod helpers;
 mod bad_input;
 mod cli;
 mod login;
+mod oidc;
 mod onboarding;
 mod scope;
 mod seed;

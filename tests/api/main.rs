@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod cli;
+mod embedding;
 mod login;
 mod oidc;
 mod onboarding;
@@ -12,3 +13,4 @@ mod scope;
 mod seed;
 mod sessions;
 mod sso;
+mod sso_tokens;

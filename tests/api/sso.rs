@@ -1,8 +1,7 @@
 //! `/auth` single sign-on: login keys and signed login tokens, redirects, cookies, failures.
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     helpers::{Backend, TestApp, TestReseller},
@@ -65,7 +64,7 @@ pub async fn auth_get(app: &TestApp, hostname: &str, query: &[(&str, &str)]) -> 
         .expect("GET /auth")
 }
 
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -87,7 +86,7 @@ pub fn pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().expect("pair").to_string()
 }
 
-fn location(response: &reqwest::Response) -> Option<String> {
+pub fn location(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get(header::LOCATION)
@@ -212,7 +211,7 @@ async fn auth_by_get_and_post_opens_a_session_and_redirects(app: TestApp) {
     assert_eq!(upcoming.status(), StatusCode::OK);
 }
 
-async fn expect_401_page(response: reqwest::Response) -> String {
+pub async fn expect_401_page(response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(
         response.headers().get(header::SET_COOKIE).is_none(),
@@ -340,195 +339,6 @@ async fn auth_refuses_open_redirects(app: TestApp) {
     assert_eq!(app.count("browser_sessions").await, 0);
 }
 
-fn sign(secret: &str, claims: Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("sign")
-}
-
-fn now() -> i64 {
-    confab::store::now()
-}
-
-on_each_backend!(signed_login_tokens_are_short_lived_and_single_use);
-
-async fn signed_login_tokens_are_short_lived_and_single_use(app: TestApp) {
-    let joe = signable(&app, &app.alpha, "joe").await;
-    let ann = signable(&app, &app.alpha, "ann").await;
-    let claims = |jti: &str| json!({"sub": joe.host_id.to_string(), "iat": now(), "exp": now() + 120, "jti": jti});
-    let login = |token: String| {
-        let app = &app;
-        let hostname = joe.hostname.clone();
-        async move {
-            auth_get(
-                app,
-                &hostname,
-                &[("token", &token), ("redirect_url", "/conf/calls/upcoming")],
-            )
-            .await
-        }
-    };
-    // No secret issued yet.
-    let html = expect_401_page(login(sign("guess", claims("a"))).await).await;
-    assert!(html.contains("not enabled"), "{html}");
-
-    // A company admin of another company cannot reset joe's secret.
-    let (_, ann_admin) = app
-        .host(
-            &app.alpha,
-            ann.company_id,
-            "admin@ann.alpha.test",
-            "COMPANY_ADMIN",
-        )
-        .await;
-    let (status, _) = app
-        .call(
-            &app.alpha.api_host,
-            &ann_admin,
-            "company/sso_secret/reset",
-            json!({"company_id": joe.company_id}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let reset = app
-        .ok(
-            &app.alpha.api_host,
-            &app.alpha.admin_token,
-            "company/sso_secret/reset",
-            json!({"company_id": joe.company_id}),
-        )
-        .await;
-    let secret = reset["sso_secret"].as_str().expect("secret").to_string();
-    assert_eq!(reset["algorithm"], "HS256");
-
-    // Success, then the same token again is refused.
-    let token = sign(&secret, claims("first"));
-    let response = login(token.clone()).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = session_cookie(&response);
-    let page = page_with_cookie(&app, &joe.hostname, "/conf/calls/upcoming", &pair(&cookie)).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        expect_401_page(login(token).await)
-            .await
-            .contains("already used")
-    );
-
-    // Expired, too long-lived, badly signed, for another company's host, or without jti.
-    let expired = json!({"sub": joe.host_id.to_string(), "iat": now() - 400, "exp": now() - 100, "jti": "old"});
-    assert!(
-        expect_401_page(login(sign(&secret, expired)).await)
-            .await
-            .contains("expired")
-    );
-    let long =
-        json!({"sub": joe.host_id.to_string(), "iat": now(), "exp": now() + 3600, "jti": "long"});
-    assert!(
-        expect_401_page(login(sign(&secret, long)).await)
-            .await
-            .contains("5 minutes")
-    );
-    assert!(
-        expect_401_page(login(sign("not-the-secret", claims("forged"))).await)
-            .await
-            .contains("signature")
-    );
-    let other =
-        json!({"sub": ann.host_id.to_string(), "iat": now(), "exp": now() + 60, "jti": "other"});
-    expect_401_page(login(sign(&secret, other)).await).await;
-    let no_jti = json!({"sub": joe.host_id.to_string(), "iat": now(), "exp": now() + 60});
-    expect_401_page(login(sign(&secret, no_jti)).await).await;
-
-    // Resetting the secret invalidates tokens signed with the old one.
-    let renewed = app
-        .ok(
-            &app.alpha.api_host,
-            &app.alpha.admin_token,
-            "company/sso_secret/reset",
-            json!({"company_id": joe.company_id}),
-        )
-        .await;
-    let new_secret = renewed["sso_secret"].as_str().expect("secret");
-    assert_ne!(new_secret, secret);
-    expect_401_page(login(sign(&secret, claims("stale"))).await).await;
-    let response = login(sign(new_secret, claims("fresh"))).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    // The token is bound to the company domain: joe's token does nothing on ann's domain.
-    let response = auth_get(
-        &app,
-        &ann.hostname,
-        &[("token", &sign(new_secret, claims("elsewhere")))],
-    )
-    .await;
-    expect_401_page(response).await;
-}
-
-async fn https_cookies_work_in_cross_site_iframes(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.public_scheme = "https".into()).await;
-    let joe = signable(&app, &app.alpha, "joe").await;
-    let id = joe.host_id.to_string();
-    let response = auth_get(
-        &app,
-        &joe.hostname,
-        &[
-            ("host_id", &id),
-            ("login_token_public_key", &joe.login_key),
-            ("remember_me", "0"),
-        ],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = session_cookie(&response);
-    for attribute in [
-        "SameSite=None",
-        "Secure",
-        "Partitioned",
-        "HttpOnly",
-        "Path=/",
-    ] {
-        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
-    }
-    assert!(!cookie.contains("Max-Age"), "{cookie}");
-    let response = auth_get(
-        &app,
-        &joe.hostname,
-        &[
-            ("host_id", &id),
-            ("login_token_public_key", &joe.login_key),
-            ("remember_me", "1"),
-        ],
-    )
-    .await;
-    let cookie = session_cookie(&response);
-    let ttl = app.state.config.browser_session_ttl_secs;
-    assert!(cookie.contains(&format!("Max-Age={ttl}")), "{cookie}");
-    // The CSRF cookie of forms travels into iframes too.
-    let login = app.page(&joe.hostname, "/login").await;
-    let csrf = set_cookies(&login)
-        .into_iter()
-        .find(|c| c.starts_with("confab_csrf="))
-        .expect("csrf cookie");
-    assert!(
-        csrf.contains("SameSite=None") && csrf.contains("Secure"),
-        "{csrf}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_cookies_work_in_cross_site_iframes_sqlite() {
-    https_cookies_work_in_cross_site_iframes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_cookies_work_in_cross_site_iframes_postgres() {
-    if crate::helpers::postgres_enabled() {
-        https_cookies_work_in_cross_site_iframes(Backend::Postgres).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_failures_are_rate_limited_per_address() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
@@ -555,120 +365,4 @@ async fn auth_failures_are_rate_limited_per_address() {
     .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().get(header::RETRY_AFTER).is_some());
-}
-
-fn frame_ancestors(response: &reqwest::Response) -> String {
-    let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .expect("ascii")
-        .to_string();
-    policy
-        .split(';')
-        .map(str::trim)
-        .find(|d| d.starts_with("frame-ancestors"))
-        .unwrap_or_else(|| panic!("no frame-ancestors in {policy}"))
-        .to_string()
-}
-
-on_each_backend!(frame_ancestors_follow_the_company_embed_origins);
-
-async fn frame_ancestors_follow_the_company_embed_origins(app: TestApp) {
-    let joe = signable(&app, &app.alpha, "joe").await;
-    let ann = signable(&app, &app.alpha, "ann").await;
-    let r = app.alpha.clone();
-    assert_eq!(
-        frame_ancestors(&app.page(&joe.hostname, "/login").await),
-        "frame-ancestors 'self'"
-    );
-    let updated = app
-        .ok(
-            &r.api_host,
-            &r.admin_token,
-            "company/update",
-            json!({"company_id": joe.company_id, "embed_origins": ["https://App.Partner.example", "http://localhost:3000/"]}),
-        )
-        .await;
-    assert_eq!(
-        updated["embed_origins"],
-        json!(["https://app.partner.example", "http://localhost:3000"])
-    );
-    let got = app
-        .ok(
-            &r.api_host,
-            &r.admin_token,
-            "company/get",
-            json!({"company_id": joe.company_id}),
-        )
-        .await;
-    assert_eq!(
-        got["embed_origins"],
-        json!(["https://app.partner.example", "http://localhost:3000"])
-    );
-    let expected = "frame-ancestors 'self' https://app.partner.example http://localhost:3000";
-    assert_eq!(
-        frame_ancestors(&app.page(&joe.hostname, "/login").await),
-        expected
-    );
-    // Error pages of the company are framed the same way (the 401 inside the iframe shows).
-    let failed = auth_get(
-        &app,
-        &joe.hostname,
-        &[("host_id", "1"), ("login_token_public_key", "x")],
-    )
-    .await;
-    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(frame_ancestors(&failed), expected);
-    // Other companies and the API keep the default.
-    assert_eq!(
-        frame_ancestors(&app.page(&ann.hostname, "/login").await),
-        "frame-ancestors 'self'"
-    );
-    let api = app
-        .client
-        .post(format!("http://{}/enterprise_api/company/get", app.addr))
-        .header("host", &r.api_host)
-        .json(&json!({"auth_token": r.admin_token, "company_id": joe.company_id}))
-        .send()
-        .await
-        .expect("api");
-    assert_eq!(frame_ancestors(&api), "frame-ancestors 'self'");
-    // Invalid origins are named and change nothing.
-    for bad in [
-        "partner.example",
-        "https://partner.example/path",
-        "ftp://partner.example",
-        "https://x.example; script-src *",
-    ] {
-        let (status, body) = app
-            .call(
-                &r.api_host,
-                &r.admin_token,
-                "company/update",
-                json!({"company_id": joe.company_id, "embed_origins": ["https://ok.example", bad]}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(
-            body["message"]
-                .as_str()
-                .expect("message")
-                .starts_with("embed_origins[1]"),
-            "{body}"
-        );
-    }
-    assert_eq!(
-        frame_ancestors(&app.page(&joe.hostname, "/login").await),
-        expected
-    );
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "company/update",
-        json!({"company_id": joe.company_id, "embed_origins": []}),
-    )
-    .await;
-    assert_eq!(
-        frame_ancestors(&app.page(&joe.hostname, "/login").await),
-        "frame-ancestors 'self'"
-    );
 }

@@ -160,6 +160,17 @@ async fn sign_in_inside_a_cross_site_iframe() {
     let Some(driver) = start_driver().await else {
         return;
     };
+    let browser = open_browser(&driver).await;
+    // Run the story in a task so that a failed assertion still closes the browser (killing only
+    // chromedriver would leave Chromium running).
+    let outcome = tokio::spawn(framed_sign_in(browser.clone())).await;
+    let _ = browser.close().await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn framed_sign_in(browser: Client) {
     // `https` cookies (SameSite=None; Secure; Partitioned); Chromium treats http://*.localhost as
     // a secure context, so the test needs no TLS.
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.public_scheme = "https".into()).await;
@@ -195,8 +206,6 @@ async fn sign_in_inside_a_cross_site_iframe() {
             app.url(hostname, "/auth")
         )
     };
-    let browser = open_browser(&driver).await;
-
     // Signed in inside the frame: the upcoming page with the host's name and room.
     let (url, text) = framed(
         &browser,
@@ -241,6 +250,4 @@ async fn sign_in_inside_a_cross_site_iframe() {
         .await
         .expect("text");
     assert!(text.contains(&ann.name), "{text}");
-
-    let _ = browser.close().await;
 }

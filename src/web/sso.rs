@@ -27,9 +27,10 @@ use crate::{
 pub fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(location) {
-        headers.insert(header::LOCATION, location);
-    }
+    // Callers pass validated ASCII paths; the fallback only guards against a future mistake.
+    let location = HeaderValue::from_str(location)
+        .unwrap_or(HeaderValue::from_static(targets::DEFAULT_LANDING));
+    headers.insert(header::LOCATION, location);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for cookie in cookies {
         headers.append(header::SET_COOKIE, cookie);

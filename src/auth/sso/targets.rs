@@ -35,6 +35,12 @@ pub fn same_domain_path(field: &str, value: &str) -> AppResult<String> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(refuse("may not contain spaces or control characters"));
     }
+    // It becomes a `Location` header, which carries only visible ASCII.
+    if !value.is_ascii() {
+        return Err(refuse(
+            "must be URL-encoded: percent-encode characters outside ASCII",
+        ));
+    }
     Ok(value.to_string())
 }
 
@@ -127,6 +133,7 @@ mod tests {
             "evil.tld",
             "/\t/evil.tld",
             "/%0a",
+            "/café",
             "",
         ] {
             let result = same_domain_path("redirect_url", bad);

@@ -4,7 +4,6 @@
 mod helpers;
 
 mod bad_input;
-mod browser;
 mod cli;
 mod embedding;
 mod login;
@@ -14,4 +13,5 @@ mod scope;
 mod seed;
 mod sessions;
 mod sso;
+mod sso_iframe;
 mod sso_tokens;

@@ -1,6 +1,7 @@
-//! A real browser (Chromium through chromedriver) signs in inside a cross-site iframe: a parent page
-//! in an iframe. The host is signed in inside the frame, a wrong key shows the 401 page there, and
-//! a company that does not list the parent's origin refuses to be framed.
+//! Sign-in inside a cross-site iframe, in a real browser (Chromium through chromedriver): a parent
+//! page on another site embeds `/auth` in an iframe. The host is signed in inside the frame, a
+//! wrong key shows the 401 page there, and a company that does not list the parent's origin
+//! refuses to be framed.
 
 use std::{
     net::SocketAddr,

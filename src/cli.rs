@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            AppState::build(config).await?;
+            AppState::build_offline(config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     admin_password,
                 },
         } => {
-            let state = AppState::build(config).await?;
+            let state = AppState::build_offline(config).await?;
             let generated = admin_password.is_none();
             let password = admin_password
                 .unwrap_or_else(|| crate::auth::token::random_secret()[..20].to_string());

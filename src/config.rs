@@ -145,8 +145,23 @@ impl Config {
         if let Some(v) = var("CONFAB_PASSWORD_LINK_TTL_SECS") {
             self.password_link_ttl_secs = parse("CONFAB_PASSWORD_LINK_TTL_SECS", &v)?;
         }
+        if let Some(v) = var("CONFAB_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE") {
+            self.login_attempts_per_account_per_minute =
+                parse("CONFAB_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE") {
+            self.login_attempts_per_address_per_minute =
+                parse("CONFAB_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MAIL_FROM_LOCAL_PART").filter(|v| !v.is_empty()) {
+            self.mail_from_local_part = v;
+        }
         if let Some(v) = var("CONFAB_BROWSER_SESSION_TTL_SECS") {
             self.browser_session_ttl_secs = parse("CONFAB_BROWSER_SESSION_TTL_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE") {
+            self.auth_failures_per_address_per_minute =
+                parse("CONFAB_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE", &v)?;
         }
         Ok(())
     }
@@ -162,25 +177,39 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
-        if self.session_ttl_secs <= 0 || self.password_link_ttl_secs <= 0 {
-            return Err(invalid("session_ttl_secs", "lifetimes must be positive"));
+        if self.session_ttl_secs <= 0 {
+            return Err(invalid("session_ttl_secs", "must be positive"));
+        }
+        if self.password_link_ttl_secs <= 0 {
+            return Err(invalid("password_link_ttl_secs", "must be positive"));
+        }
+        if self.login_attempts_per_account_per_minute == 0 {
+            return Err(invalid(
+                "login_attempts_per_account_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.login_attempts_per_address_per_minute == 0 {
+            return Err(invalid(
+                "login_attempts_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
+        let local = &self.mail_from_local_part;
+        if local.is_empty() || local.contains(['@', ' ', '<', '>']) {
+            return Err(invalid(
+                "mail_from_local_part",
+                "must be the part of an address before @",
+            ));
         }
         if self.browser_session_ttl_secs <= 0 {
-            return Err(invalid(
-                "browser_session_ttl_secs",
-                "lifetimes must be positive",
-            ));
+            return Err(invalid("browser_session_ttl_secs", "must be positive"));
         }
         if self.auth_failures_per_address_per_minute == 0 {
             return Err(invalid(
                 "auth_failures_per_address_per_minute",
                 "must be at least 1",
             ));
-        }
-        if self.login_attempts_per_account_per_minute == 0
-            || self.login_attempts_per_address_per_minute == 0
-        {
-            return Err(invalid("login_attempts_per_*", "must be at least 1"));
         }
         Ok(())
     }

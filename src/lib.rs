@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mail;
+pub mod sfu;
+pub mod signal;
 pub mod store;
 pub mod tenancy;
 pub mod web;

@@ -3,6 +3,7 @@
 pub mod csrf;
 pub mod frame_policy;
 pub mod login;
+pub mod meeting;
 pub mod oidc;
 pub mod password;
 pub mod sso;
@@ -164,6 +165,7 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/conf/call/{code}", get(meeting::show))
         .route(
             "/password/create/{token}",
             get(password::show_form).post(password::submit),

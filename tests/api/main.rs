@@ -4,6 +4,8 @@
 mod helpers;
 
 mod bad_input;
+mod bot;
+mod browser;
 mod cli;
 mod embedding;
 mod login;
@@ -12,6 +14,7 @@ mod onboarding;
 mod scope;
 mod seed;
 mod sessions;
+mod sfu;
 mod sso;
 mod sso_iframe;
 mod sso_tokens;

@@ -1,7 +1,7 @@
 //! Browser sessions of hosts, bound to the company domain they were opened on. Only the SHA-256
 //! hash of the cookie value is stored.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{Db, now};
 
@@ -81,6 +81,15 @@ pub async fn delete_by_hash(db: &Db, token_hash: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM browser_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends every browser session of a host (after its password or SSO login key changed).
+pub async fn delete_of_host(conn: &mut AnyConnection, host_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM browser_sessions WHERE host_id = $1")
+        .bind(host_id)
+        .execute(conn)
         .await?;
     Ok(())
 }

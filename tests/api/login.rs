@@ -1,6 +1,7 @@
 //! `/login`, `/logout` and `/conf/calls/upcoming` with a real cookie jar.
 
 use reqwest::{StatusCode, header};
+use serde_json::json;
 
 use crate::{
     helpers::TestApp,
@@ -207,4 +208,62 @@ async fn sessions_stay_on_their_company_domain(app: TestApp) {
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
     let other = page_with_cookie(&app, "bea.beta.test", "/conf/calls/upcoming", &cookie).await;
     assert_ne!(other.status(), StatusCode::OK);
+}
+
+on_each_backend!(password_changes_and_key_resets_end_browser_sessions);
+
+async fn password_changes_and_key_resets_end_browser_sessions(app: TestApp) {
+    let joe = signable(&app, &app.alpha, "joe").await;
+    let r = &app.alpha;
+    let sign_in = |key: String| {
+        let app = &app;
+        let hostname = joe.hostname.clone();
+        let id = joe.host_id.to_string();
+        async move {
+            let response = crate::sso::auth_get(
+                app,
+                &hostname,
+                &[("host_id", &id), ("login_token_public_key", &key)],
+            )
+            .await;
+            crate::sso::pair(&crate::sso::session_cookie(&response))
+        }
+    };
+    let signed_in = |cookie: String| {
+        let app = &app;
+        let hostname = joe.hostname.clone();
+        async move {
+            page_with_cookie(app, &hostname, "/conf/calls/upcoming", &cookie)
+                .await
+                .status()
+                == StatusCode::OK
+        }
+    };
+    let cookie = sign_in(joe.login_key.clone()).await;
+    assert!(signed_in(cookie.clone()).await);
+    app.ok(
+        &r.api_host,
+        &r.admin_token,
+        "host/update",
+        json!({"host_id": joe.host_id, "password": "BrandNewPass1"}),
+    )
+    .await;
+    assert!(
+        !signed_in(cookie).await,
+        "a password change ends browser sessions"
+    );
+
+    let cookie = sign_in(joe.login_key.clone()).await;
+    assert!(signed_in(cookie.clone()).await);
+    app.ok(
+        &r.api_host,
+        &r.admin_token,
+        "host/reset_login_token",
+        json!({"host_id": joe.host_id}),
+    )
+    .await;
+    assert!(
+        !signed_in(cookie).await,
+        "a login key reset ends browser sessions"
+    );
 }

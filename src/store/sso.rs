@@ -198,33 +198,26 @@ pub async fn insert_pending_login(
     Ok(())
 }
 
-/// Takes (reads and deletes) a pending login, so each `state` is answered at most once.
+/// Takes (reads and deletes) a pending login in one statement, so each `state` is answered at most
+/// once even when two callbacks race.
 pub async fn take_pending_login(db: &Db, state_hash: &str) -> sqlx::Result<Option<PendingLogin>> {
-    let mut tx = db.pool.begin().await?;
     let row = sqlx::query(
-        "SELECT company_id, nonce, pkce_verifier, next_path, expires_at
-         FROM oidc_pending_logins WHERE state_hash = $1",
+        "DELETE FROM oidc_pending_logins WHERE state_hash = $1
+         RETURNING company_id, nonce, pkce_verifier, next_path, expires_at",
     )
     .bind(state_hash)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&db.pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let deleted = sqlx::query("DELETE FROM oidc_pending_logins WHERE state_hash = $1")
-        .bind(state_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    if deleted != 1 {
-        return Ok(None);
-    }
-    Ok(Some(PendingLogin {
-        company_id: row.try_get("company_id")?,
-        nonce: row.try_get("nonce")?,
-        pkce_verifier: row.try_get("pkce_verifier")?,
-        next_path: row.try_get("next_path")?,
-        expires_at: row.try_get("expires_at")?,
-    }))
+    row.map(|row| {
+        Ok(PendingLogin {
+            company_id: row.try_get("company_id")?,
+            nonce: row.try_get("nonce")?,
+            pkce_verifier: row.try_get("pkce_verifier")?,
+            next_path: row.try_get("next_path")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .transpose()
 }
 
 /// The origins allowed to frame the pages of the company served at `hostname` (empty when the

@@ -8,6 +8,7 @@ mod bot;
 mod browser;
 mod cli;
 mod embedding;
+mod host_controls;
 mod login;
 mod oidc;
 mod onboarding;

@@ -9,6 +9,7 @@ use crate::{
 };
 
 /// A host of a fresh company, with the secrets `/auth` needs.
+#[derive(Clone)]
 pub struct Signable {
     pub company_id: i64,
     pub hostname: String,

@@ -119,7 +119,8 @@ async fn start_parent_site() -> SocketAddr {
 }
 
 /// Loads the parent page around `src` and returns the frame's URL and text once it shows
-/// `expected` (or whatever it shows after 10 s).
+/// `expected` (or whatever it shows after 10 s). The text ends with `role=<role>` once the meeting
+/// page has joined its room.
 async fn framed(
     browser: &Client,
     parent: SocketAddr,
@@ -139,7 +140,8 @@ async fn framed(
         }
         let read = browser
             .execute(
-                "return [location.href, document.body ? document.body.innerText : ''];",
+                "return [location.href, (document.body ? document.body.innerText : '') \
+                   + ' role=' + ((window.confab && window.confab.role) || '')];",
                 vec![],
             )
             .await;
@@ -220,6 +222,22 @@ async fn framed_sign_in(browser: Client) {
     assert!(
         text.contains(&format!("/conf/call/{}", joe.access_code)),
         "{text}"
+    );
+
+    // Straight into the room: the host joins with host controls (moderator, no PIN asked).
+    let into_room: String = url::form_urlencoded::byte_serialize(
+        format!("/conf/call/{}?skip_join=1&mute=mic,camera", joe.access_code).as_bytes(),
+    )
+    .collect();
+    let src = format!(
+        "{}&redirect_url={into_room}",
+        auth(&joe.hostname, joe.host_id, &joe.login_key)
+    );
+    let (url, text) = framed(&browser, parent, &src, "role=moderator").await;
+    assert!(text.contains("role=moderator"), "{url}: {text}");
+    assert!(
+        url.contains(&format!("/conf/call/{}", joe.access_code)),
+        "{url}"
     );
 
     // A wrong key shows the themed 401 page inside the frame.

@@ -65,10 +65,14 @@ impl AppState {
                 .as_deref()
                 .map(str::parse)
                 .transpose()?,
-            max_video_bitrate: 1_500_000,
+            max_video_bitrate: u64::from(state.config.media_max_video_kbps) * 1000,
         })
         .await?;
-        let media = Media::new(sfu, Hub::new(state.db.clone()), 30);
+        let media = Media::new(
+            sfu,
+            Hub::new(state.db.clone()),
+            state.config.joins_per_address_per_minute,
+        );
         if let Some(app) = Arc::get_mut(&mut state.0) {
             app.media = Some(Arc::new(media));
         }
@@ -159,6 +163,9 @@ async fn housekeeping(state: AppState) {
         tick.tick().await;
         state.login_limiter.forget_idle();
         state.sso.failures.forget_idle();
+        if let Some(media) = &state.media {
+            media.attempts.retain_recent();
+        }
         // Expired sessions stay a week so clients hear "Session expired" rather than "Invalid token".
         if let Err(err) = store::credentials::purge_expired_sessions(&state.db, 7 * 86_400).await {
             tracing::warn!(%err, "session purge failed");

@@ -42,6 +42,10 @@ pub struct Config {
     pub auth_failures_per_address_per_minute: u32,
     /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
     pub mail_from_local_part: String,
+    /// Meeting joins (and failed PIN attempts) allowed per client address per minute.
+    pub joins_per_address_per_minute: u32,
+    /// Highest video bitrate the SFU lets a publisher send (REMB cap), kbit/s.
+    pub media_max_video_kbps: u32,
 }
 
 impl Default for Config {
@@ -64,6 +68,8 @@ impl Default for Config {
             mail_from_local_part: "no-reply".into(),
             browser_session_ttl_secs: 14 * 24 * 3600,
             auth_failures_per_address_per_minute: 20,
+            joins_per_address_per_minute: 30,
+            media_max_video_kbps: 1500,
         }
     }
 }
@@ -163,6 +169,12 @@ impl Config {
             self.auth_failures_per_address_per_minute =
                 parse("CONFAB_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE", &v)?;
         }
+        if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
+            self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MEDIA_MAX_VIDEO_KBPS") {
+            self.media_max_video_kbps = parse("CONFAB_MEDIA_MAX_VIDEO_KBPS", &v)?;
+        }
         Ok(())
     }
 
@@ -193,6 +205,23 @@ impl Config {
             return Err(invalid(
                 "login_attempts_per_address_per_minute",
                 "must be at least 1",
+            ));
+        }
+        if self.joins_per_address_per_minute == 0 {
+            return Err(invalid(
+                "joins_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.media_max_video_kbps < 64 {
+            return Err(invalid("media_max_video_kbps", "must be at least 64"));
+        }
+        if let Some(ip) = &self.media_public_ip
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(
+                "media_public_ip",
+                &format!("`{ip}` is not an IP address"),
             ));
         }
         let local = &self.mail_from_local_part;
@@ -293,6 +322,11 @@ impl fmt::Debug for Config {
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
             .field("browser_session_ttl_secs", &self.browser_session_ttl_secs)
+            .field(
+                "joins_per_address_per_minute",
+                &self.joins_per_address_per_minute,
+            )
+            .field("media_max_video_kbps", &self.media_max_video_kbps)
             .finish_non_exhaustive()
     }
 }

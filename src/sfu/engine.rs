@@ -48,6 +48,9 @@ pub(super) enum Pending {
     NewTrack {
         track_id: String,
     },
+    TrackEnded {
+        track_id: String,
+    },
     Lost(CloseReason),
 }
 
@@ -55,7 +58,8 @@ pub(super) struct Engine {
     pub socket: UdpSocket,
     pub advertised: SocketAddr,
     pub config: SfuConfig,
-    pub peers: HashMap<PeerId, Peer>,
+    // Boxed: a peer connection is large, and peers move in and out of the map while serviced.
+    pub peers: HashMap<PeerId, Box<Peer>>,
     pub rooms: HashMap<String, Room>,
     pub demux: Demux,
     pub deadlines: BinaryHeap<Reverse<(Instant, PeerId)>>,
@@ -68,13 +72,15 @@ pub(super) struct Engine {
     pub batch_forwarded: u64,
 }
 
-/// Binds the socket and spawns the engine; returns the advertised address.
+/// Binds the socket and starts the engine on its own thread (media work stays off the HTTP
+/// runtime, and its CPU time can be measured); returns the advertised address.
 pub(super) async fn spawn(
     config: SfuConfig,
     inbox: mpsc::UnboundedReceiver<Command>,
 ) -> anyhow::Result<SocketAddr> {
-    let socket = UdpSocket::bind(config.udp).await?;
-    let bound = socket.local_addr()?;
+    let std_socket = std::net::UdpSocket::bind(config.udp)?;
+    std_socket.set_nonblocking(true)?;
+    let bound = std_socket.local_addr()?;
     let ip = match config.public_ip {
         Some(ip) => ip,
         None if bound.ip().is_unspecified() => {
@@ -85,22 +91,38 @@ pub(super) async fn spawn(
         None => bound.ip(),
     };
     let advertised = SocketAddr::new(ip, bound.port());
-    let engine = Engine {
-        socket,
-        advertised,
-        config,
-        peers: HashMap::new(),
-        rooms: HashMap::new(),
-        demux: Demux::default(),
-        deadlines: BinaryHeap::new(),
-        dirty: Vec::new(),
-        stats: Collector::default(),
-        forwarded_index: HashMap::new(),
-        next_track: 0,
-        batch_started: None,
-        batch_forwarded: 0,
-    };
-    tokio::spawn(engine.run(inbox));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("confab-sfu".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let socket = match UdpSocket::from_std(std_socket) {
+                    Ok(socket) => socket,
+                    Err(err) => {
+                        tracing::error!(%err, "SFU socket unusable");
+                        return;
+                    }
+                };
+                let engine = Engine {
+                    socket,
+                    advertised,
+                    config,
+                    peers: HashMap::new(),
+                    rooms: HashMap::new(),
+                    demux: Demux::default(),
+                    deadlines: BinaryHeap::new(),
+                    dirty: Vec::new(),
+                    stats: Collector::default(),
+                    forwarded_index: HashMap::new(),
+                    next_track: 0,
+                    batch_started: None,
+                    batch_forwarded: 0,
+                };
+                engine.run(inbox).await;
+            });
+        })?;
     tracing::info!(%bound, %advertised, "SFU listening");
     Ok(advertised)
 }
@@ -210,7 +232,7 @@ impl Engine {
         self.rooms.entry(room.clone()).or_default().peers.push(id);
         self.peers.insert(
             id,
-            Peer {
+            Box::new(Peer {
                 id,
                 room,
                 pc,
@@ -226,7 +248,7 @@ impl Engine {
                 forced_audio_mute: false,
                 joined_at: now,
                 next_timeout: None,
-            },
+            }),
         );
         Ok(())
     }
@@ -246,9 +268,10 @@ impl Engine {
             let rollback = RTCSessionDescription::rollback(None).map_err(bad)?;
             peer.pc.set_local_description(now, rollback).map_err(bad)?;
             peer.awaiting_answer = false;
+            // Whatever the withdrawn offer carried (new tracks or removals) is offered again.
+            peer.needs_offer = true;
             for sub in peer.subscriptions.values_mut().filter(|s| !s.ready) {
                 sub.offered = false;
-                peer.needs_offer = true;
             }
         }
         peer.declared_sources.extend(sources);
@@ -398,6 +421,7 @@ impl Engine {
                     packets,
                 } => self.feedback(id, &forwarded_id, packets, now),
                 Pending::NewTrack { track_id } => self.track_published(id, &track_id, now),
+                Pending::TrackEnded { track_id } => self.track_ended(id, &track_id, now),
                 Pending::Lost(reason) => self.remove_peer(id, Some(reason), now),
             }
         }
@@ -425,6 +449,9 @@ impl Engine {
             {
                 let track_id = self.open_published(peer, init);
                 pending.push(Pending::NewTrack { track_id });
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnClose(track_id)) => {
+                pending.push(Pending::TrackEnded { track_id })
             }
             _ => {}
         }

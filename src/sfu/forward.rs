@@ -12,7 +12,10 @@ use rtc::{
     },
     rtp_transceiver::{
         RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
-        rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind},
+        rtp_sender::{
+            RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+            RtpCodecKind,
+        },
     },
 };
 
@@ -281,6 +284,19 @@ impl Engine {
         self.request_keyframe(publisher, track_id, now);
     }
 
+    /// A publisher stopped one track: subscribers drop it and renegotiate.
+    pub(super) fn track_ended(&mut self, publisher: PeerId, track_id: &str, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&publisher) else {
+            return;
+        };
+        let Some(published) = peer.published.remove(track_id) else {
+            return;
+        };
+        let room = peer.room.clone();
+        self.forwarded_index.remove(&published.forwarded_id);
+        self.unsubscribe_all(&room, publisher, &[published.forwarded_id], now);
+    }
+
     /// A newly negotiated peer subscribes to everything already published in its room.
     pub(super) fn subscribe_to_room(&mut self, subscriber: PeerId, _now: Instant) {
         let Some(room) = self.peers.get(&subscriber).map(|p| p.room.clone()) else {
@@ -423,34 +439,45 @@ impl Engine {
 
     /// After a subscriber answered: its offered tracks start flowing, starting with a keyframe.
     pub(super) fn activate_offered(&mut self, subscriber: PeerId, now: Instant) {
+        let Some(peer) = self.peers.get(&subscriber) else {
+            return;
+        };
+        let waiting: Vec<(String, RTCRtpSenderId, String, String)> = peer
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| s.offered && !s.ready)
+            .map(|(id, s)| {
+                let fmtp = self
+                    .peers
+                    .get(&s.publisher)
+                    .and_then(|p| p.published.get(&s.publisher_track))
+                    .map(|p| p.fmtp.clone())
+                    .unwrap_or_default();
+                (id.clone(), s.sender_id, s.mime.clone(), fmtp)
+            })
+            .collect();
         let mut keyframes = Vec::new();
-        if let Some(peer) = self.peers.get_mut(&subscriber) {
-            let ids: Vec<String> = peer
-                .subscriptions
-                .iter()
-                .filter(|(_, s)| s.offered && !s.ready)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for forwarded_id in ids {
-                let Some(sub) = peer.subscriptions.get(&forwarded_id) else {
-                    continue;
-                };
-                let (sender_id, mime) = (sub.sender_id, sub.mime.clone());
-                let pt = peer.pc.rtp_sender(sender_id).and_then(|mut sender| {
-                    sender
-                        .get_parameters()
-                        .rtp_parameters
-                        .codecs
-                        .iter()
-                        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime))
-                        .map(|c| c.payload_type)
-                });
-                if let Some(sub) = peer.subscriptions.get_mut(&forwarded_id) {
-                    sub.payload_type = pt;
-                    sub.ready = pt.is_some();
-                    if sub.ready {
-                        keyframes.push((sub.publisher, sub.publisher_track.clone()));
-                    }
+        let Some(peer) = self.peers.get_mut(&subscriber) else {
+            return;
+        };
+        for (forwarded_id, sender_id, mime, fmtp) in waiting {
+            // Same codec and parameters (H.264 profiles differ by fmtp), else the same codec.
+            let pt = peer.pc.rtp_sender(sender_id).and_then(|mut sender| {
+                let codecs = &sender.get_parameters().rtp_parameters.codecs;
+                let same_mime =
+                    |c: &&RTCRtpCodecParameters| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime);
+                codecs
+                    .iter()
+                    .filter(same_mime)
+                    .find(|c| c.rtp_codec.sdp_fmtp_line == fmtp)
+                    .or_else(|| codecs.iter().find(same_mime))
+                    .map(|c| c.payload_type)
+            });
+            if let Some(sub) = peer.subscriptions.get_mut(&forwarded_id) {
+                sub.payload_type = pt;
+                sub.ready = pt.is_some();
+                if sub.ready {
+                    keyframes.push((sub.publisher, sub.publisher_track.clone()));
                 }
             }
         }

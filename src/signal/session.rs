@@ -21,6 +21,8 @@ use crate::{
 
 /// Time allowed between opening the socket and sending `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Interval of server pings on an idle connection.
+const KEEPALIVE: Duration = Duration::from_secs(20);
 /// Longest chat message, in characters.
 const MAX_CHAT_CHARS: usize = 2000;
 
@@ -59,25 +61,29 @@ pub async fn run(
 ) {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outbound>();
     let (sfu_tx, mut sfu_rx) = mpsc::unbounded_channel::<SfuEvent>();
-    let joined = match tokio::time::timeout(
-        JOIN_TIMEOUT,
-        wait_for_join(&mut socket, &media, &access, client, out_tx, sfu_tx),
-    )
-    .await
-    {
-        Ok(Some(joined)) => joined,
-        Ok(None) => return,
-        Err(_) => {
-            send(
-                &mut socket,
-                &ServerMessage::error("join_timeout", "Send `join` within 30 seconds"),
-            )
-            .await;
-            return;
-        }
+    let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    let joined = wait_for_join(
+        &mut socket,
+        &media,
+        &access,
+        client,
+        out_tx,
+        sfu_tx,
+        deadline,
+    );
+    let Some(joined) = joined.await else {
+        return;
     };
+    // Pings keep idle connections open through proxies with read timeouts.
+    let mut keepalive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
     let reason = loop {
         tokio::select! {
+            _ = keepalive.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break "left";
+                }
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match handle(&mut socket, &media, &access, &joined, text.as_str()).await {
                     Flow::Continue => {}
@@ -142,9 +148,16 @@ async fn wait_for_join(
     client: IpAddr,
     out_tx: mpsc::UnboundedSender<Outbound>,
     sfu_tx: mpsc::UnboundedSender<SfuEvent>,
+    deadline: tokio::time::Instant,
 ) -> Option<Joined> {
     loop {
-        let text = match socket.recv().await? {
+        // Only waiting for the message is bounded: once a join is being recorded it completes.
+        let Ok(received) = tokio::time::timeout_at(deadline, socket.recv()).await else {
+            let timeout = ServerMessage::error("join_timeout", "Send `join` within 30 seconds");
+            send(socket, &timeout).await;
+            return None;
+        };
+        let text = match received? {
             Ok(Message::Text(text)) => text,
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,

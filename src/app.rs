@@ -12,7 +12,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     api::{self, extract::MAX_BODY_BYTES},
-    auth::rate_limit::LoginLimiter,
+    auth::{rate_limit::LoginLimiter, sso::SsoRuntime},
     config::Config,
     mail::{self, transport::Transport},
     sfu::{SfuConfig, SfuHandle},
@@ -31,6 +31,8 @@ pub struct App {
     pub login_limiter: LoginLimiter,
     /// The SFU and room hub; absent in one-shot commands that do not serve.
     pub media: Option<MediaHandle>,
+    /// `/auth` failure budget and the OpenID Connect HTTP client.
+    pub sso: SsoRuntime,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.
@@ -93,12 +95,14 @@ impl AppState {
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_address_per_minute,
         );
+        let sso = SsoRuntime::new(&config)?;
         Ok(AppState(Arc::new(App {
             config,
             db,
             transport,
             mail_wake: Arc::new(Notify::new()),
             login_limiter,
+            sso,
             media: None,
         })))
     }
@@ -121,6 +125,11 @@ pub fn router(state: AppState) -> Router {
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        ))
+        // Outside the default policy above, so it can adjust `frame-ancestors` per company.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::frame_policy::frame_ancestors,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -160,6 +169,7 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         state.login_limiter.forget_idle();
+        state.sso.failures.forget_idle();
         if let Some(media) = &state.media {
             media.attempts.retain_recent();
         }

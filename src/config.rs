@@ -36,6 +36,10 @@ pub struct Config {
     pub login_attempts_per_account_per_minute: u32,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_address_per_minute: u32,
+    /// Lifetime of a host's browser session (from `/auth`, `/login` or OpenID Connect), in seconds.
+    pub browser_session_ttl_secs: i64,
+    /// Failed `/auth` sign-ins allowed per client address per minute.
+    pub auth_failures_per_address_per_minute: u32,
     /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
     pub mail_from_local_part: String,
     /// Meeting joins (and failed PIN attempts) allowed per client address per minute.
@@ -69,6 +73,8 @@ impl Default for Config {
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
             mail_from_local_part: "no-reply".into(),
+            browser_session_ttl_secs: 14 * 24 * 3600,
+            auth_failures_per_address_per_minute: 20,
             joins_per_address_per_minute: 30,
             media_max_video_kbps: 1500,
             turn_urls: Vec::new(),
@@ -166,6 +172,13 @@ impl Config {
         if let Some(v) = var("CONFAB_MAIL_FROM_LOCAL_PART").filter(|v| !v.is_empty()) {
             self.mail_from_local_part = v;
         }
+        if let Some(v) = var("CONFAB_BROWSER_SESSION_TTL_SECS") {
+            self.browser_session_ttl_secs = parse("CONFAB_BROWSER_SESSION_TTL_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE") {
+            self.auth_failures_per_address_per_minute =
+                parse("CONFAB_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE", &v)?;
+        }
         if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
             self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
         }
@@ -252,6 +265,15 @@ impl Config {
                 "must be the part of an address before @",
             ));
         }
+        if self.browser_session_ttl_secs <= 0 {
+            return Err(invalid("browser_session_ttl_secs", "must be positive"));
+        }
+        if self.auth_failures_per_address_per_minute == 0 {
+            return Err(invalid(
+                "auth_failures_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
         Ok(())
     }
 
@@ -333,6 +355,7 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
+            .field("browser_session_ttl_secs", &self.browser_session_ttl_secs)
             .field(
                 "joins_per_address_per_minute",
                 &self.joins_per_address_per_minute,

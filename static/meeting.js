@@ -81,6 +81,7 @@
       case "joined":
         state.me = message.participant_id;
         state.iceServers = message.ice_servers;
+        state.role = message.role;
         for (const p of message.participants) state.participants.set(p.participant_id, p);
         $("prejoin").hidden = true;
         $("room").hidden = false;
@@ -132,6 +133,8 @@
     $("room").hidden = true;
     $("left").hidden = false;
     $("left-text").textContent = text;
+    // Set only for a signed-in host, from its `/auth` sign-in (validated as an http(s) URL there).
+    if (root.dataset.afterCallUrl) location.href = root.dataset.afterCallUrl;
   }
 
   async function join(name) {
@@ -155,6 +158,6 @@
     if (name) join(name);
   });
   $("leave").addEventListener("click", () => leave("You left the meeting."));
-  $("name").value = params.get("name") || "";
+  $("name").value = params.get("name") || $("name").value;
   if (params.get("skip_join") === "1" && $("name").value.trim()) join($("name").value.trim());
 })();

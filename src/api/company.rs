@@ -53,6 +53,8 @@ pub struct CompanyView {
     pub url: String,
     pub is_admin_company: bool,
     pub host_count: i64,
+    /// Origins allowed to show the company's pages in a frame (besides the company domain).
+    pub embed_origins: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -90,6 +92,10 @@ pub struct UpdateCompanyRequest {
     pub openid_provider: Option<bool>,
     /// `""` clears it.
     pub primary_dialin_number: Option<String>,
+    /// Replaces the origins allowed to embed the company's pages (`[]` clears them), each
+    /// `scheme://host[:port]` with http or https.
+    #[schema(example = json!(["https://app.partner.tld"]))]
+    pub embed_origins: Option<Vec<String>>,
 }
 
 fn view(app: &App, c: Company) -> CompanyView {
@@ -103,6 +109,7 @@ fn view(app: &App, c: Company) -> CompanyView {
         domain: c.hostname,
         is_admin_company: c.is_admin_company,
         host_count: c.host_count,
+        embed_origins: serde_json::from_str(&c.embed_origins).unwrap_or_default(),
         created_at: timestamp(c.created_at),
         updated_at: timestamp(c.updated_at),
     }
@@ -221,6 +228,10 @@ pub async fn update(
     }
     if let Some(number) = &body.primary_dialin_number {
         after.primary_dialin_number = companies::dialin_number(Some(number))?;
+    }
+    if let Some(origins) = &body.embed_origins {
+        let origins = crate::auth::sso::targets::embed_origins(origins)?;
+        after.embed_origins = serde_json::to_string(&origins).map_err(AppError::internal)?;
     }
     companies::save(&app, &tenant.reseller_domain, &before, &after).await?;
     let company = company_in_scope(&app, &caller, before.id).await?;

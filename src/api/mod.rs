@@ -7,6 +7,7 @@ pub mod fields;
 pub mod host;
 pub mod openapi;
 pub mod session;
+pub mod sso;
 
 use axum::{
     Router,
@@ -25,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/company/list", post(company::list))
         .route("/company/update", post(company::update))
         .route("/company/delete", post(company::delete))
+        .route("/company/sso_secret/reset", post(sso::reset_sso_secret))
+        .route("/company/openid/set", post(sso::set_openid))
+        .route("/company/openid/get", post(sso::get_openid))
+        .route("/company/openid/delete", post(sso::delete_openid))
         .route("/host/create", post(host::create))
         .route("/host/get", post(host::get))
         .route("/host/list", post(host::list))

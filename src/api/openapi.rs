@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{api_token, company, host, session};
+use super::{api_token, company, host, session, sso};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -45,6 +45,7 @@ impl Modify for TokenSchemes {
         company::create, company::get, company::list, company::update, company::delete,
         host::create, host::get, host::list, host::update, host::delete, host::reset_login_token,
         api_token::create, api_token::list, api_token::revoke,
+        sso::reset_sso_secret, sso::set_openid, sso::get_openid, sso::delete_openid,
     ),
     modifiers(&TokenSchemes),
     security(("bearer" = []), ("api_token" = []))

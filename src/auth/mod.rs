@@ -1,8 +1,10 @@
-//! Authentication: passwords, tokens, the API caller and login rate limits.
+//! Authentication: passwords, tokens, the API caller, login rate limits, browser sessions and SSO.
 
+pub mod browser_session;
 pub mod caller;
 pub mod password;
 pub mod rate_limit;
+pub mod sso;
 pub mod token;
 
 pub use caller::{Caller, Role};

@@ -73,6 +73,9 @@ pub struct RoomAccess {
     pub host_name: String,
     pub moderator_pin: String,
     pub security_pin: Option<String>,
+    /// The room's host is signed in in this browser (`/auth`, `/login`, OpenID Connect): it joins
+    /// as moderator without the PIN.
+    pub signed_in_host: bool,
 }
 
 /// Finds the room behind an access code on this tenant's domain.
@@ -95,7 +98,19 @@ pub async fn resolve_room(state: &AppState, tenant: &Tenant, code: &str) -> AppR
         host_name,
         moderator_pin,
         security_pin: None,
+        signed_in_host: false,
     })
+}
+
+/// Whether the request carries the browser session of the room's own host.
+pub async fn is_signed_in_host(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    access: &RoomAccess,
+) -> AppResult<bool> {
+    let session = crate::auth::browser_session::current(state, tenant, headers).await?;
+    Ok(session.is_some_and(|s| access.record.host_id == Some(s.host.id)))
 }
 
 /// Browsers send `Origin`; only pages of the tenant's own domain may open its rooms' sockets.
@@ -139,7 +154,8 @@ async fn websocket(
         if media.attempts.check_key(&client).is_err() {
             return Err(AppError::rate_limited(60));
         }
-        let access = resolve_room(&state, &tenant, &code).await?;
+        let mut access = resolve_room(&state, &tenant, &code).await?;
+        access.signed_in_host = is_signed_in_host(&state, &tenant, &headers, &access).await?;
         let upgrade =
             upgrade.map_err(|r| AppError::bad_request("websocket_required", r.body_text()))?;
         Ok(upgrade

@@ -16,6 +16,8 @@ pub struct Company {
     pub is_admin_company: bool,
     pub hostname: String,
     pub host_count: i64,
+    /// JSON array of the origins allowed to embed the company's pages in frames.
+    pub embed_origins: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,7 +33,7 @@ pub struct NewCompany<'a> {
 }
 
 const SELECT: &str = "SELECT c.id, c.reseller_id, c.subdomain, c.name, c.openid_provider,
-        c.primary_dialin_number, c.is_admin_company, c.created_at, c.updated_at,
+        c.primary_dialin_number, c.is_admin_company, c.embed_origins, c.created_at, c.updated_at,
         COALESCE((SELECT d.hostname FROM domains d WHERE d.company_id = c.id AND d.is_primary = 1), '') AS hostname,
         (SELECT COUNT(*) FROM hosts h WHERE h.company_id = c.id) AS host_count
     FROM companies c";
@@ -47,6 +49,7 @@ fn from_row(r: AnyRow) -> sqlx::Result<Company> {
         is_admin_company: r.try_get::<i64, _>("is_admin_company")? != 0,
         hostname: r.try_get("hostname")?,
         host_count: r.try_get("host_count")?,
+        embed_origins: r.try_get("embed_origins")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -124,7 +127,7 @@ pub async fn subdomain_taken(
 pub async fn update(conn: &mut AnyConnection, company: &Company) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE companies SET subdomain = $1, name = $2, openid_provider = $3,
-            primary_dialin_number = $4, updated_at = $5
+            primary_dialin_number = $4, updated_at = $5, embed_origins = $8
          WHERE id = $6 AND reseller_id = $7",
     )
     .bind(&company.subdomain)
@@ -134,6 +137,7 @@ pub async fn update(conn: &mut AnyConnection, company: &Company) -> sqlx::Result
     .bind(now())
     .bind(company.id)
     .bind(company.reseller_id)
+    .bind(&company.embed_origins)
     .execute(conn)
     .await?;
     Ok(())
@@ -154,6 +158,11 @@ pub async fn delete(conn: &mut AnyConnection, reseller_id: i64, id: i64) -> sqlx
     }
     for sql in [
         "DELETE FROM api_sessions WHERE host_id IN (SELECT id FROM hosts WHERE company_id = $1)",
+        "DELETE FROM browser_sessions WHERE company_id = $1",
+        "DELETE FROM sso_signing_secrets WHERE company_id = $1",
+        "DELETE FROM sso_used_tokens WHERE company_id = $1",
+        "DELETE FROM company_oidc WHERE company_id = $1",
+        "DELETE FROM oidc_pending_logins WHERE company_id = $1",
         "DELETE FROM api_tokens WHERE host_id IN (SELECT id FROM hosts WHERE company_id = $1)",
         "DELETE FROM password_links WHERE host_id IN (SELECT id FROM hosts WHERE company_id = $1)",
         "DELETE FROM hosts WHERE company_id = $1",

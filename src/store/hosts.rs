@@ -111,6 +111,40 @@ pub async fn find_by_email(db: &Db, reseller_id: i64, email: &str) -> sqlx::Resu
         .transpose()
 }
 
+/// Finds a host of one company by the subject its OpenID Connect provider knows it by.
+pub async fn find_by_openid_sub(
+    db: &Db,
+    reseller_id: i64,
+    company_id: i64,
+    sub: &str,
+) -> sqlx::Result<Option<Host>> {
+    let sql =
+        format!("{SELECT} WHERE h.reseller_id = $1 AND h.company_id = $2 AND h.openid_sub = $3");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(reseller_id)
+        .bind(company_id)
+        .bind(sub)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(from_row)
+        .transpose()
+}
+
+/// The stored hash of a host's SSO login token: `(company_id, hash)` of a host of the reseller.
+pub async fn login_token_hash(
+    db: &Db,
+    reseller_id: i64,
+    host_id: i64,
+) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    sqlx::query("SELECT company_id, login_token_hash FROM hosts WHERE id = $1 AND reseller_id = $2")
+        .bind(host_id)
+        .bind(reseller_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| Ok((r.try_get("company_id")?, r.try_get("login_token_hash")?)))
+        .transpose()
+}
+
 /// Lists hosts of a reseller, optionally of one company, oldest first.
 pub async fn list(
     db: &Db,
@@ -253,6 +287,7 @@ pub async fn delete(conn: &mut AnyConnection, reseller_id: i64, id: i64) -> sqlx
     }
     for sql in [
         "DELETE FROM api_sessions WHERE host_id = $1",
+        "DELETE FROM browser_sessions WHERE host_id = $1",
         "DELETE FROM api_tokens WHERE host_id = $1",
         "DELETE FROM password_links WHERE host_id = $1",
         "DELETE FROM hosts WHERE id = $1",

@@ -1,6 +1,7 @@
 //! Database access. One `Db` handle over SQLite or PostgreSQL (sqlx `Any`), the same SQL for both:
 //! `$n` placeholders, BIGINT for integers, booleans and Unix-second timestamps, TEXT for the rest.
 
+pub mod browser_sessions;
 pub mod companies;
 pub mod credentials;
 pub mod domains;
@@ -8,6 +9,7 @@ pub mod hosts;
 pub mod mail_outbox;
 pub mod meetings;
 pub mod resellers;
+pub mod sso;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

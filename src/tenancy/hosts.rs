@@ -232,6 +232,7 @@ pub async fn save(
     }
     if password_changed {
         store::credentials::delete_sessions_of_host(&mut tx, after.id, calling_session).await?;
+        store::browser_sessions::delete_of_host(&mut tx, after.id).await?;
     }
     if after.role == Role::Host.as_str() && before.role != after.role {
         store::credentials::delete_api_tokens_of_host(&mut tx, after.id).await?;
@@ -257,14 +258,17 @@ pub async fn save(
 /// Issues a new SSO login token; the old one stops working.
 pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
     let login_token = token::random_secret();
-    let mut conn = app.db.pool.acquire().await?;
+    let mut tx = app.db.pool.begin().await?;
     store::hosts::set_login_token_hash(
-        &mut conn,
+        &mut tx,
         host.reseller_id,
         host.id,
         &token::hash_secret(&login_token),
     )
     .await?;
+    // A reset usually means the old key leaked: sessions opened with it end too.
+    store::browser_sessions::delete_of_host(&mut tx, host.id).await?;
+    tx.commit().await?;
     Ok(login_token)
 }
 
@@ -296,6 +300,7 @@ pub async fn set_password_from_link(
     }
     store::hosts::set_password_hash(&mut tx, host_id, &hash).await?;
     store::credentials::delete_sessions_of_host(&mut tx, host_id, None).await?;
+    store::browser_sessions::delete_of_host(&mut tx, host_id).await?;
     tx.commit().await?;
     Ok(())
 }

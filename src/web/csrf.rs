@@ -14,8 +14,14 @@ pub fn issue(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>)
         return (existing, None);
     }
     let fresh = token::random_secret();
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={fresh}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    // Over https the cookie must also reach forms inside a cross-site iframe (embedded sign-in);
+    // double submit stays safe because other sites can neither read nor set it.
+    let same_site = if secure {
+        "SameSite=None; Secure; Partitioned"
+    } else {
+        "SameSite=Lax"
+    };
+    let cookie = format!("{COOKIE}={fresh}; Path=/; HttpOnly; {same_site}");
     (fresh, HeaderValue::from_str(&cookie).ok())
 }
 

@@ -4,11 +4,12 @@
 use askama::Template;
 use axum::{
     extract::{Path, State},
+    http::HeaderMap,
     response::Html,
 };
 
 use super::{Brand, PageError, PageTenant, render};
-use crate::{app::AppState, signal};
+use crate::{app::AppState, auth::browser_session, signal};
 
 #[derive(Template)]
 #[template(path = "meeting.html")]
@@ -16,6 +17,10 @@ struct MeetingPage<'a> {
     brand: &'a Brand,
     host_name: &'a str,
     access_code: &'a str,
+    /// The room's host is signed in: it joins as moderator, with its name filled in.
+    signed_in_host: bool,
+    /// Where the signed-in host goes when it leaves (from `/auth`, validated there).
+    after_call_url: Option<&'a str>,
 }
 
 /// `GET /conf/call/<access_code>`.
@@ -23,14 +28,24 @@ pub async fn show(
     State(state): State<AppState>,
     PageTenant(tenant): PageTenant,
     Path(code): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let brand = Brand::of(&tenant);
+    let page_error = |e| PageError::new(e, Brand::of(&tenant));
     let room = signal::resolve_room(&state, &tenant, &code)
         .await
-        .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
+        .map_err(page_error)?;
+    let host_session = browser_session::current(&state, &tenant, &headers)
+        .await
+        .map_err(page_error)?
+        .filter(|s| room.record.host_id == Some(s.host.id));
     render(&MeetingPage {
         brand: &brand,
         host_name: &room.host_name,
         access_code: &room.record.access_code,
+        signed_in_host: host_session.is_some(),
+        after_call_url: host_session
+            .as_ref()
+            .and_then(|s| s.after_call_url.as_deref()),
     })
 }

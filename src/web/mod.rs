@@ -1,15 +1,20 @@
 //! Server-rendered pages (askama) on tenant domains.
 
 pub mod csrf;
+pub mod frame_policy;
+pub mod login;
 pub mod meeting;
+pub mod oidc;
 pub mod password;
+pub mod sso;
 pub mod static_files;
+pub mod upcoming;
 
 use askama::Template;
 use axum::{
     Router,
     extract::{FromRequestParts, Request, State},
-    http::{StatusCode, Uri, request::Parts},
+    http::{StatusCode, Uri, header, request::Parts},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
@@ -94,7 +99,15 @@ impl IntoResponse for PageError {
             status: self.error.status.as_u16(),
         };
         match page.render() {
-            Ok(html) => (self.error.status, Html(html)).into_response(),
+            Ok(html) => {
+                let mut response = (self.error.status, Html(html)).into_response();
+                if let Some(secs) = self.error.retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+                }
+                response
+            }
             Err(err) => AppError::internal(err).into_response(),
         }
     }
@@ -158,5 +171,14 @@ pub fn router() -> Router<AppState> {
             get(password::show_form).post(password::submit),
         )
         .route("/static/{file}", get(static_files::serve))
+        .route("/auth", get(sso::auth_get).post(sso::auth_post))
+        .route("/auth/oidc/start", get(oidc::start))
+        .route("/auth/oidc/callback", get(oidc::callback))
+        .route("/login", get(login::show_login).post(login::submit_login))
+        .route(
+            "/logout",
+            get(login::show_logout).post(login::submit_logout),
+        )
+        .route(upcoming::PATH, get(upcoming::show))
         .route("/healthz", get(|| async { "ok" }))
 }

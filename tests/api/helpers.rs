@@ -271,6 +271,24 @@ impl TestApp {
             .expect("get page")
     }
 
+    /// A browser-like client with a cookie jar that reaches `hostnames` on this server (so
+    /// cookies are scoped to each company domain as in a real browser); redirects are not followed.
+    pub fn browser(&self, hostnames: &[&str]) -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone());
+        for hostname in hostnames {
+            builder = builder.resolve(hostname, self.addr);
+        }
+        (builder.build().expect("browser client"), jar)
+    }
+
+    /// Absolute URL of `path` on a company hostname of this server (for [`TestApp::browser`]).
+    pub fn url(&self, hostname: &str, path: &str) -> String {
+        format!("http://{hostname}:{}{path}", self.addr.port())
+    }
+
     /// Waits up to 10 s for a mail to `recipient`.
     pub async fn wait_for_mail(&self, recipient: &str) -> ReceivedMail {
         for _ in 0..100 {

@@ -1,0 +1,107 @@
+//! Single sign-on for hosts: `/auth` with a host's login key or a signed login token, and company
+//! OpenID Connect providers. Every check is made for the company whose domain the request came to.
+
+pub mod failures;
+pub mod jwt;
+pub mod oidc;
+pub mod targets;
+
+use subtle::ConstantTimeEq;
+
+use crate::{
+    app::App,
+    config::Config,
+    error::{AppError, AppResult},
+    store::{self, companies::Company, hosts::Host},
+    tenancy::Tenant,
+};
+
+use super::token;
+
+/// Process-wide sign-in state: the failure budget and the HTTP client for OpenID providers.
+pub struct SsoRuntime {
+    pub failures: failures::FailureLimiter,
+    /// Talks to OpenID Connect providers; never follows redirects (an SSRF guard the
+    /// `openidconnect` crate asks for).
+    pub http: openidconnect::reqwest::Client,
+}
+
+impl SsoRuntime {
+    /// Builds the runtime from the configuration.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?;
+        Ok(Self {
+            failures: failures::FailureLimiter::new(config.auth_failures_per_address_per_minute),
+            http,
+        })
+    }
+}
+
+/// The one answer for a wrong host id or key, so a caller cannot tell which part was wrong.
+fn bad_login_key() -> AppError {
+    AppError::unauthorized(
+        "invalid_login_token",
+        "Sign-in failed: the host or its login key is not valid for this site",
+    )
+}
+
+/// The host of the tenant's company identified by its id and `login_token_public_key`.
+pub async fn host_by_login_key(
+    app: &App,
+    tenant: &Tenant,
+    host_id: i64,
+    presented_key: &str,
+) -> AppResult<Host> {
+    let presented = token::hash_secret(presented_key.trim());
+    let stored = store::hosts::login_token_hash(&app.db, tenant.reseller_id, host_id).await?;
+    let (company_id, stored_hash) = match stored {
+        Some((company_id, Some(hash))) => (company_id, hash),
+        // Compare against a value that never matches, so unknown hosts cost the same time.
+        _ => (0, "0".repeat(64)),
+    };
+    let key_matches: bool = presented.as_bytes().ct_eq(stored_hash.as_bytes()).into();
+    if !key_matches || company_id != tenant.company_id {
+        return Err(bad_login_key());
+    }
+    store::hosts::get(&app.db, tenant.reseller_id, host_id)
+        .await?
+        .filter(|h| h.company_id == tenant.company_id)
+        .ok_or_else(bad_login_key)
+}
+
+/// The host named by a signed login token of the tenant's company; spends the token.
+pub async fn host_by_login_token(app: &App, tenant: &Tenant, token: &str) -> AppResult<Host> {
+    let secret = store::sso::signing_secret(&app.db, tenant.reseller_id, tenant.company_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "invalid_login_token",
+                "Signed login tokens are not enabled for this company",
+            )
+        })?;
+    let claims = jwt::verify(&secret, token.trim(), store::now())?;
+    let host = store::hosts::get(&app.db, tenant.reseller_id, claims.host_id)
+        .await?
+        .filter(|h| h.company_id == tenant.company_id)
+        .ok_or_else(bad_login_key)?;
+    let fresh =
+        store::sso::spend_token_id(&app.db, tenant.company_id, &claims.jti, claims.expires_at)
+            .await?;
+    if !fresh {
+        return Err(AppError::unauthorized(
+            "invalid_login_token",
+            "This login token was already used",
+        ));
+    }
+    Ok(host)
+}
+
+/// Issues a new signing secret for a company's login tokens; the previous one stops working.
+pub async fn reset_signing_secret(app: &App, company: &Company) -> AppResult<String> {
+    let secret = token::random_secret();
+    store::sso::set_signing_secret(&app.db, company.reseller_id, company.id, &secret).await?;
+    Ok(secret)
+}

@@ -38,6 +38,12 @@ pub struct Config {
     pub login_attempts_per_address_per_minute: u32,
     /// Local part of the sender address of outgoing mail (`<local>@<reseller domain>`).
     pub mail_from_local_part: String,
+    /// When reminder emails go out, in seconds before a conference starts.
+    pub reminder_offsets_secs: Vec<i64>,
+    /// How long before its start a conference's one-time URL opens, in seconds.
+    pub conference_join_early_secs: i64,
+    /// How often the scheduler looks for due jobs (reminders), in seconds.
+    pub scheduler_poll_secs: u64,
 }
 
 impl Default for Config {
@@ -58,6 +64,9 @@ impl Default for Config {
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
             mail_from_local_part: "no-reply".into(),
+            reminder_offsets_secs: vec![15 * 60],
+            conference_join_early_secs: 15 * 60,
+            scheduler_poll_secs: 30,
         }
     }
 }
@@ -139,6 +148,20 @@ impl Config {
         if let Some(v) = var("CONFAB_PASSWORD_LINK_TTL_SECS") {
             self.password_link_ttl_secs = parse("CONFAB_PASSWORD_LINK_TTL_SECS", &v)?;
         }
+        if let Some(v) = var("CONFAB_REMINDER_OFFSETS_SECS") {
+            self.reminder_offsets_secs = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse("CONFAB_REMINDER_OFFSETS_SECS", s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = var("CONFAB_CONFERENCE_JOIN_EARLY_SECS") {
+            self.conference_join_early_secs = parse("CONFAB_CONFERENCE_JOIN_EARLY_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_SCHEDULER_POLL_SECS") {
+            self.scheduler_poll_secs = parse("CONFAB_SCHEDULER_POLL_SECS", &v)?;
+        }
         Ok(())
     }
 
@@ -160,6 +183,15 @@ impl Config {
             || self.login_attempts_per_address_per_minute == 0
         {
             return Err(invalid("login_attempts_per_*", "must be at least 1"));
+        }
+        if self.reminder_offsets_secs.iter().any(|o| *o <= 0) {
+            return Err(invalid("reminder_offsets_secs", "offsets must be positive"));
+        }
+        if self.conference_join_early_secs < 0 || self.scheduler_poll_secs == 0 {
+            return Err(invalid(
+                "conference_join_early_secs / scheduler_poll_secs",
+                "must not be negative / must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -242,6 +274,12 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("password_link_ttl_secs", &self.password_link_ttl_secs)
+            .field("reminder_offsets_secs", &self.reminder_offsets_secs)
+            .field(
+                "conference_join_early_secs",
+                &self.conference_join_early_secs,
+            )
+            .field("scheduler_poll_secs", &self.scheduler_poll_secs)
             .finish_non_exhaustive()
     }
 }

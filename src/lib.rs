@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mail;
+pub mod scheduling;
 pub mod store;
 pub mod tenancy;
 pub mod web;

@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{api_token, company, host, session};
+use super::{api_token, company, conference, host, session};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -45,6 +45,7 @@ impl Modify for TokenSchemes {
         company::create, company::get, company::list, company::update, company::delete,
         host::create, host::get, host::list, host::update, host::delete, host::reset_login_token,
         api_token::create, api_token::list, api_token::revoke,
+        conference::create, conference::get, conference::list, conference::update, conference::delete,
     ),
     modifiers(&TokenSchemes),
     security(("bearer" = []), ("api_token" = []))

@@ -2,11 +2,13 @@
 //! `$n` placeholders, BIGINT for integers, booleans and Unix-second timestamps, TEXT for the rest.
 
 pub mod companies;
+pub mod conferences;
 pub mod credentials;
 pub mod domains;
 pub mod hosts;
 pub mod mail_outbox;
 pub mod resellers;
+pub mod scheduled_jobs;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

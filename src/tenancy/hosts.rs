@@ -52,7 +52,9 @@ pub fn meeting_url(app: &App, host: &Host) -> String {
 pub async fn unused_access_code(conn: &mut AnyConnection, reseller_id: i64) -> AppResult<String> {
     for _ in 0..50 {
         let code = token::random_digits(ACCESS_CODE_LEN);
-        if !store::hosts::access_code_taken(conn, reseller_id, &code, 0).await? {
+        if !store::hosts::access_code_taken(conn, reseller_id, &code, 0).await?
+            && !store::conferences::access_code_taken(conn, reseller_id, &code, 0).await?
+        {
             return Ok(code);
         }
     }
@@ -102,7 +104,9 @@ pub async fn create(
     }
     let access_code = match input.access_code {
         Some(code) => {
-            if store::hosts::access_code_taken(&mut tx, reseller_id, &code, 0).await? {
+            if store::hosts::access_code_taken(&mut tx, reseller_id, &code, 0).await?
+                || store::conferences::access_code_taken(&mut tx, reseller_id, &code, 0).await?
+            {
                 return Err(duplicate_access_code(&code));
             }
             code
@@ -223,8 +227,20 @@ pub async fn save(
         return Err(duplicate_email(&after.email));
     }
     if after.access_code != before.access_code
-        && store::hosts::access_code_taken(&mut tx, after.reseller_id, &after.access_code, after.id)
-            .await?
+        && (store::hosts::access_code_taken(
+            &mut tx,
+            after.reseller_id,
+            &after.access_code,
+            after.id,
+        )
+        .await?
+            || store::conferences::access_code_taken(
+                &mut tx,
+                after.reseller_id,
+                &after.access_code,
+                0,
+            )
+            .await?)
     {
         return Err(duplicate_access_code(&after.access_code));
     }
@@ -252,6 +268,8 @@ pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
 /// Deletes a host and its credentials.
 pub async fn delete(app: &App, host: &Host) -> AppResult<()> {
     let mut tx = app.db.pool.begin().await?;
+    // Its conferences go with it (their rows name it as host).
+    store::conferences::delete_of_host(&mut tx, host.reseller_id, host.id).await?;
     if !store::hosts::delete(&mut tx, host.reseller_id, host.id).await? {
         return Err(AppError::not_found("Host"));
     }

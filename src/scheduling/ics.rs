@@ -129,20 +129,22 @@ struct Transition {
 /// How far around the event the VTIMEZONE describes the zone (a year covers both changes).
 const TZ_WINDOW_SECS: i64 = 366 * 86_400;
 
-/// Writes the VTIMEZONE of `tz` with every offset change within a year of the event, plus the
-/// observance in force before the first of them, so that any client resolves the event's times.
+/// Writes the VTIMEZONE of `tz` with every offset change within a year of the event (plus, when
+/// none precedes the event, the observance in force a year before), so any client resolves it.
 fn vtimezone(out: &mut Writer, tz: Tz, starts_at: i64, ends_at: i64) {
     let window_start = starts_at - TZ_WINDOW_SECS;
     let window_end = ends_at + TZ_WINDOW_SECS;
     let initial = observance_at(tz, window_start);
     out.line("BEGIN:VTIMEZONE");
     out.line(&format!("TZID:{}", tz.name()));
-    let mut observances = vec![Transition {
-        at: window_start,
-        from: initial.to,
-        ..initial
-    }];
-    observances.extend(transitions(tz, window_start, window_end));
+    let changes = transitions(tz, window_start, window_end);
+    // Zones without a change before the event (no DST, or a one-off change after it) need the
+    // observance in force at the start of the window.
+    let mut observances = Vec::new();
+    if !changes.iter().any(|t| t.at <= starts_at) {
+        observances.push(initial);
+    }
+    observances.extend(changes);
     for t in observances {
         let kind = if t.daylight { "DAYLIGHT" } else { "STANDARD" };
         out.line(&format!("BEGIN:{kind}"));

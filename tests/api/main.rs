@@ -4,7 +4,10 @@
 mod helpers;
 
 mod bad_input;
+mod calendar;
 mod cli;
+mod conference;
+mod invites;
 mod onboarding;
 mod scope;
 mod seed;

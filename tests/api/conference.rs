@@ -1,0 +1,616 @@
+//! `conference/*`: the seed's requests, validation, scope, `active`, and the meeting room's view.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::{
+    calendar::{invite, wait_for_mails},
+    helpers::TestApp,
+    on_each_backend,
+};
+
+/// The seed's first `conference/create` request, as printed (host ids are filled in by the test).
+fn seed_request() -> Value {
+    json!({
+        "auth_token": "dd6d5d51-9ea5-4c4c-82c8-677267aece98",
+        "host_id": 1,
+        "subject": "Test Conference",
+        "agenda": "An agenda",
+        "start": "2020-09-19 13:00:00",
+        "time_zone": "Europe/London",
+        "duration": 60,
+        "auto_record": "none",
+        "auto_transcribe": false,
+        "one_time_access_code": true,
+        "security_pin": "123456",
+        "mute_mode": "conversation",
+        "participants": [ 2, 3 ]
+    })
+}
+
+on_each_backend!(seed_requests_answer_every_field);
+
+async fn seed_requests_answer_every_field(app: TestApp) {
+    let r = app.alpha.clone();
+    let company = app.company(&r, "joe").await;
+    let (h1, _) = app.host(&r, company, "john@joe.tld", "HOST").await;
+    let (h2, _) = app.host(&r, company, "mary@joe.tld", "HOST").await;
+    let (h3, _) = app.host(&r, company, "boss@joe.tld", "COMPANY_ADMIN").await;
+    let port = app.addr.port();
+
+    // Form one: participants as host ids.
+    let mut body = seed_request();
+    body["host_id"] = json!(h1);
+    body["participants"] = json!([h2, h3]);
+    let c = app
+        .ok(&r.api_host, &r.admin_token, "conference/create", body)
+        .await;
+    let code = c["one_time_access_code"]
+        .as_u64()
+        .expect("a generated number");
+    assert_eq!(code.to_string().len(), 9, "{c}");
+    let expected = json!({
+        "conference_id": c["conference_id"],
+        "host_id": h1,
+        "company_id": company,
+        "subject": "Test Conference",
+        "agenda": "An agenda",
+        "start": "2020-09-19 13:00:00",
+        "end_time": "2020-09-19 14:00:00",
+        "active": false,
+        "time_zone": "Europe/London",
+        "duration": 60,
+        "auto_record": "none",
+        "auto_transcribe": false,
+        "one_time_access_code": code,
+        "security_pin": "123456",
+        "mute_mode": "conversation",
+        "participants": [h1, h2, h3],
+        "participant_emails": [],
+        "join_url": format!("http://joe.alpha.test:{port}/conf/call/{code}"),
+        "moderator_join_url": c["moderator_join_url"],
+        "moderator_join_urls": [{"email": "boss@joe.tld", "join_url": c["moderator_join_urls"][0]["join_url"]}],
+        "sequence": 0,
+        "created_at": c["created_at"],
+        "updated_at": c["updated_at"],
+        "message": "Conference created",
+    });
+    assert_eq!(c, expected);
+    assert!(c["conference_id"].is_i64());
+    let host_link = c["moderator_join_url"].as_str().expect("host link");
+    assert!(host_link.starts_with(&format!(
+        "http://joe.alpha.test:{port}/conf/call/{code}?mod="
+    )));
+    // get shows the same conference without the one-time moderator links.
+    let id = c["conference_id"].as_i64().expect("id");
+    let got = app
+        .ok(
+            &r.api_host,
+            &r.admin_token,
+            "conference/get",
+            json!({"conference_id": id}),
+        )
+        .await;
+    assert_eq!(got["participants"], json!([h1, h2, h3]));
+    assert_eq!(got["one_time_access_code"], json!(code));
+    assert!(got.get("moderator_join_url").is_none(), "{got}");
+    // A past conference gets its invitations but no reminders.
+    let mails = wait_for_mails(&app, "mary@joe.tld", 1, 10).await;
+    assert_eq!(invite(&mails[0]).method, "REQUEST");
+    assert_eq!(app.count("scheduled_jobs").await, 0);
+
+    // Form two: participant_emails (the seed's typographic quotes made plain).
+    let mut body = seed_request();
+    body.as_object_mut().expect("object").remove("participants");
+    body["host_id"] = json!(h1);
+    body["one_time_access_code"] = json!(false);
+    body["participant_emails"] = json!([
+        {"email": "bob@RoyalTeck.com", "moderator": true},
+        {"email": "alice@RoyalTeck.com", "moderator": false}
+    ]);
+    let c = app
+        .ok(&r.api_host, &r.admin_token, "conference/create", body)
+        .await;
+    assert_eq!(c["one_time_access_code"], json!(false));
+    assert_eq!(c["participants"], json!([h1]));
+    assert_eq!(
+        c["participant_emails"],
+        json!([
+            {"email": "bob@royalteck.com", "moderator": true},
+            {"email": "alice@royalteck.com", "moderator": false}
+        ])
+    );
+    // Without a one-time code the conference meets in the host's personal room.
+    let host = app
+        .ok(
+            &r.api_host,
+            &r.admin_token,
+            "host/get",
+            json!({"host_id": h1}),
+        )
+        .await;
+    assert_eq!(c["join_url"], host["meeting_url"]);
+    let links = c["moderator_join_urls"].as_array().expect("links");
+    assert_eq!(links.len(), 1, "{c}");
+    assert_eq!(links[0]["email"], "bob@royalteck.com");
+    let bob = wait_for_mails(&app, "bob@royalteck.com", 1, 10).await;
+    assert_eq!(
+        invite(&bob[0]).url,
+        links[0]["join_url"].as_str().expect("url")
+    );
+    let alice = wait_for_mails(&app, "alice@royalteck.com", 1, 10).await;
+    assert_eq!(invite(&alice[0]).url, c["join_url"].as_str().expect("url"));
+}
+
+on_each_backend!(bad_input_is_refused_naming_the_field_and_writes_nothing);
+
+async fn bad_input_is_refused_naming_the_field_and_writes_nothing(app: TestApp) {
+    let r = app.alpha.clone();
+    let a = app.company(&r, "a").await;
+    let b = app.company(&r, "b").await;
+    let (h, _) = app.host(&r, a, "h@a.tld", "HOST").await;
+    let (foreign, _) = app.host(&r, b, "f@b.tld", "HOST").await;
+    let good = json!({
+        "host_id": h, "subject": "Plan", "start": "2030-07-01 10:00:00",
+        "time_zone": "Europe/London", "duration": 30,
+        "participant_emails": [{"email": "ok@x.tld"}]
+    });
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    let tables = [
+        "conferences",
+        "conference_invitees",
+        "scheduled_jobs",
+        "mail_outbox",
+    ];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(app.count(t).await);
+    }
+    let cases = [
+        (with("time_zone", json!("Mars/Olympus")), "time_zone:"),
+        (with("time_zone", json!("")), "time_zone:"),
+        (with("start", json!("2030-03-31 01:30:00")), "start:"), // skipped by BST
+        (with("start", json!("2030-07-01T10:00")), "start:"),
+        (with("start", json!("2030-02-30 10:00:00")), "start:"),
+        (with("duration", json!(0)), "duration:"),
+        (with("duration", json!(1441)), "duration:"),
+        (with("duration", json!("long")), "duration:"),
+        (
+            with(
+                "participant_emails",
+                json!([{"email": "ok@x.tld"}, {"email": "not-an-email"}]),
+            ),
+            "participant_emails[1].email:",
+        ),
+        (
+            with("participant_emails", json!([{"email": "a b@x.tld"}])),
+            "participant_emails[0].email:",
+        ),
+        (with("participants", json!([foreign])), "participants[0]:"),
+        (
+            with("participants", json!([h, 999_999])),
+            "participants[1]:",
+        ),
+        (with("participants", json!([-1])), "participants[0]:"),
+        (with("security_pin", json!("12ab")), "security_pin:"),
+        (with("security_pin", json!("123")), "security_pin:"),
+        (with("mute_mode", json!("silent")), "mute_mode:"),
+        (with("auto_record", json!("tape")), "auto_record:"),
+        (with("subject", json!("  ")), "subject:"),
+        (with("agenda", json!("x".repeat(4001))), "agenda:"),
+    ];
+    for (body, field) in cases {
+        let (status, json) = app
+            .call(
+                &r.api_host,
+                &r.admin_token,
+                "conference/create",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
+        let message = json["message"].as_str().expect("message");
+        assert!(
+            message.starts_with(field),
+            "{body}: expected {field}, got {message}"
+        );
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().expect("object").remove("subject");
+    let (status, json) = app
+        .call(&r.api_host, &r.admin_token, "conference/create", missing)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["error"], "missing_field");
+    assert_eq!(json["message"], "subject: is required");
+    for (t, n) in tables.iter().zip(&before) {
+        assert_eq!(app.count(t).await, *n, "{t} changed");
+    }
+    // The same request, repaired, goes through.
+    app.ok(&r.api_host, &r.admin_token, "conference/create", good)
+        .await;
+    assert_eq!(app.count("conferences").await, before[0] + 1);
+}
+
+on_each_backend!(scope_follows_the_host_rules);
+
+async fn scope_follows_the_host_rules(app: TestApp) {
+    let r = app.alpha.clone();
+    let api = r.api_host.clone();
+    let a = app.company(&r, "a").await;
+    let b = app.company(&r, "b").await;
+    let (h1, t1) = app.host(&r, a, "h1@a.tld", "HOST").await;
+    let (h2, t2) = app.host(&r, a, "h2@a.tld", "HOST").await;
+    let (_, ta) = app.host(&r, a, "admin@a.tld", "COMPANY_ADMIN").await;
+    let (hb, _) = app.host(&r, b, "hb@b.tld", "HOST").await;
+    let body = |host: Option<i64>, start: &str| {
+        let mut b = json!({"subject": "S", "start": start, "time_zone": "UTC", "duration": 30});
+        if let Some(id) = host {
+            b["host_id"] = json!(id);
+        }
+        b
+    };
+    let status = |(s, _): (StatusCode, Value)| s.as_u16();
+
+    // A host schedules for itself only.
+    let own = app
+        .ok(
+            &api,
+            &t1,
+            "conference/create",
+            body(None, "2030-01-01 10:00:00"),
+        )
+        .await;
+    assert_eq!(own["host_id"], json!(h1));
+    assert_eq!(
+        status(
+            app.call(
+                &api,
+                &t1,
+                "conference/create",
+                body(Some(h2), "2030-01-01 10:00:00")
+            )
+            .await
+        ),
+        404
+    );
+    // A company admin for its company's hosts.
+    let by_admin = app
+        .ok(
+            &api,
+            &ta,
+            "conference/create",
+            body(Some(h2), "2020-01-01 10:00:00"),
+        )
+        .await;
+    assert_eq!(
+        status(
+            app.call(
+                &api,
+                &ta,
+                "conference/create",
+                body(Some(hb), "2030-01-01 10:00:00")
+            )
+            .await
+        ),
+        404
+    );
+    // A reseller admin for every company.
+    let foreign = app
+        .ok(
+            &api,
+            &r.admin_token,
+            "conference/create",
+            body(Some(hb), "2030-02-01 10:00:00"),
+        )
+        .await;
+    let id = |c: &Value| c["conference_id"].as_i64().expect("id");
+    let get = |cid: i64| json!({"conference_id": cid});
+
+    assert_eq!(
+        status(app.call(&api, &t1, "conference/get", get(id(&own))).await),
+        200
+    );
+    assert_eq!(
+        status(app.call(&api, &t2, "conference/get", get(id(&own))).await),
+        404
+    );
+    assert_eq!(
+        status(
+            app.call(&api, &t2, "conference/get", get(id(&by_admin)))
+                .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(app.call(&api, &ta, "conference/get", get(id(&own))).await),
+        200
+    );
+    assert_eq!(
+        status(
+            app.call(&api, &ta, "conference/get", get(id(&foreign)))
+                .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.call(
+                &api,
+                &t1,
+                "conference/update",
+                json!({"conference_id": id(&by_admin), "subject": "x"})
+            )
+            .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.call(&api, &ta, "conference/delete", get(id(&foreign)))
+                .await
+        ),
+        404
+    );
+    // Another reseller sees nothing, whatever the id.
+    let beta = app.beta.clone();
+    assert_eq!(
+        status(
+            app.call(
+                &beta.api_host,
+                &beta.admin_token,
+                "conference/get",
+                get(id(&own))
+            )
+            .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.call(
+                &beta.api_host,
+                &beta.admin_token,
+                "conference/delete",
+                get(id(&own))
+            )
+            .await
+        ),
+        404
+    );
+
+    // Lists: a host sees its own, a company admin its company, a reseller admin what it filters.
+    let ids = |v: &Value| -> Vec<i64> {
+        v["conferences"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["conference_id"].as_i64().expect("id"))
+            .collect()
+    };
+    let mine = app.ok(&api, &t1, "conference/list", json!({})).await;
+    assert_eq!(ids(&mine), [id(&own)]);
+    assert_eq!(
+        status(
+            app.call(&api, &t1, "conference/list", json!({"host_id": h2}))
+                .await
+        ),
+        404
+    );
+    let company = app.ok(&api, &ta, "conference/list", json!({})).await;
+    assert_eq!(ids(&company), [id(&by_admin), id(&own)]);
+    assert_eq!(
+        status(
+            app.call(&api, &ta, "conference/list", json!({"company_id": b}))
+                .await
+        ),
+        404
+    );
+    let of_b = app
+        .ok(
+            &api,
+            &r.admin_token,
+            "conference/list",
+            json!({"company_id": b}),
+        )
+        .await;
+    assert_eq!(ids(&of_b), [id(&foreign)]);
+    let upcoming = app
+        .ok(
+            &api,
+            &r.admin_token,
+            "conference/list",
+            json!({"filter": "upcoming"}),
+        )
+        .await;
+    assert_eq!(ids(&upcoming), [id(&own), id(&foreign)]);
+    assert_eq!(upcoming["total"], 2);
+    let past = app
+        .ok(
+            &api,
+            &r.admin_token,
+            "conference/list",
+            json!({"filter": "past"}),
+        )
+        .await;
+    assert_eq!(ids(&past), [id(&by_admin)]);
+    let page = app
+        .ok(
+            &api,
+            &r.admin_token,
+            "conference/list",
+            json!({"limit": 1, "offset": 1}),
+        )
+        .await;
+    assert_eq!(ids(&page), [id(&own)]);
+    assert_eq!(page["total"], 3);
+    let (s, bad) = app
+        .call(
+            &api,
+            &r.admin_token,
+            "conference/list",
+            json!({"filter": "soon"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        bad["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("filter:")
+    );
+
+    // One-time codes share the namespace of personal room codes, both ways.
+    let coded = app
+        .ok(&api, &t1, "conference/create", json!({"subject": "C", "start": "2030-03-01 10:00:00", "time_zone": "UTC", "duration": 30, "one_time_access_code": true}))
+        .await;
+    let code = coded["one_time_access_code"]
+        .as_u64()
+        .expect("code")
+        .to_string();
+    let (s, json) = app
+        .call(&api, &r.admin_token, "host/create", json!({"company_id": a, "name": "N", "email": "n@a.tld", "access_code": code, "no_welcome_email": true}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{json}");
+    let (s, json) = app
+        .call(
+            &api,
+            &r.admin_token,
+            "host/update",
+            json!({"host_id": h2, "access_code": code}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{json}");
+}
+
+on_each_backend!(active_while_a_session_runs_and_the_room_knows_the_code);
+
+async fn active_while_a_session_runs_and_the_room_knows_the_code(app: TestApp) {
+    use confab::scheduling::rooms;
+    let r = app.alpha.clone();
+    let a = app.company(&r, "a").await;
+    let (h, t) = app.host(&r, a, "h@a.tld", "HOST").await;
+    let c = app
+        .ok(&r.api_host, &t, "conference/create", json!({
+            "subject": "Room", "start": "2030-05-01 09:00:00", "time_zone": "America/New_York",
+            "duration": 90, "one_time_access_code": true, "security_pin": 4321, "mute_mode": "lecture",
+            "auto_record": "cloud", "participant_emails": [{"email": "mod@x.tld", "moderator": true}, {"email": "guest@x.tld"}]
+        }))
+        .await;
+    let id = c["conference_id"].as_i64().expect("id");
+    let code = c["one_time_access_code"]
+        .as_u64()
+        .expect("code")
+        .to_string();
+    let db = &app.state.db;
+    let reseller_id: i64 = sqlx::query("SELECT id FROM resellers WHERE domain = 'alpha.test'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("reseller")
+        .try_get("id")
+        .expect("id");
+
+    // The meeting room's view of the one-time code: 09:00 EDT is 13:00 UTC.
+    let starts_at = 1_903_870_800;
+    let room = rooms::find_by_access_code(db, reseller_id, &code)
+        .await
+        .expect("lookup")
+        .expect("the code opens the conference");
+    assert_eq!(
+        room,
+        rooms::ConferenceRoom {
+            conference_id: id,
+            host_id: h,
+            company_id: a,
+            security_pin: Some("4321".into()),
+            mute_mode: "lecture".into(),
+            auto_record: "cloud".into(),
+            valid_from: starts_at - app.state.config.conference_join_early_secs,
+            valid_until: starts_at + 90 * 60,
+        }
+    );
+    assert!(
+        rooms::find_by_access_code(db, reseller_id + 1, &code)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    // Moderator links carry tokens that only the conference accepts.
+    let token_of = |url: &str| url.split("?mod=").nth(1).expect("token").to_string();
+    let mod_token = token_of(
+        c["moderator_join_urls"][0]["join_url"]
+            .as_str()
+            .expect("link"),
+    );
+    let host_token = token_of(c["moderator_join_url"].as_str().expect("link"));
+    assert!(
+        rooms::moderator_for(db, id, &mod_token)
+            .await
+            .expect("check")
+    );
+    assert!(
+        rooms::moderator_for(db, id, &host_token)
+            .await
+            .expect("check")
+    );
+    assert!(
+        !rooms::moderator_for(db, id, "guessed")
+            .await
+            .expect("check")
+    );
+    assert!(!rooms::moderator_for(db, id, "").await.expect("check"));
+    assert!(
+        !rooms::moderator_for(db, id + 1, &mod_token)
+            .await
+            .expect("check")
+    );
+
+    // `active` follows the meeting sessions the SFU writes.
+    let active = |v: &Value| v["active"].as_bool().expect("active");
+    let get = json!({"conference_id": id});
+    assert!(!active(
+        &app.ok(&r.api_host, &t, "conference/get", get.clone()).await
+    ));
+    sqlx::query(
+        "INSERT INTO meeting_sessions (reseller_id, company_id, host_id, conference_id, access_code, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(reseller_id)
+    .bind(a)
+    .bind(h)
+    .bind(id)
+    .bind(&code)
+    .bind(confab::store::now())
+    .execute(&db.pool)
+    .await
+    .expect("session");
+    assert!(active(
+        &app.ok(&r.api_host, &t, "conference/get", get.clone()).await
+    ));
+    let listed = app.ok(&r.api_host, &t, "conference/list", json!({})).await;
+    assert!(active(&listed["conferences"][0]));
+    sqlx::query("UPDATE meeting_sessions SET ended_at = $1 WHERE conference_id = $2")
+        .bind(confab::store::now())
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .expect("end session");
+    assert!(!active(
+        &app.ok(&r.api_host, &t, "conference/get", get).await
+    ));
+
+    // The host's upcoming page lists it with its local time and room.
+    let upcoming =
+        confab::scheduling::upcoming_for_host(db, reseller_id, h, confab::store::now(), 10)
+            .await
+            .expect("upcoming");
+    assert_eq!(upcoming.len(), 1);
+    assert_eq!(upcoming[0].start_local, "2030-05-01 09:00:00");
+    assert_eq!(upcoming[0].end_local, "2030-05-01 10:30:00");
+    assert_eq!(upcoming[0].join_path, format!("/conf/call/{code}"));
+}

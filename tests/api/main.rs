@@ -7,6 +7,7 @@ mod bad_input;
 mod calendar;
 mod cli;
 mod conference;
+mod durability;
 mod invites;
 mod onboarding;
 mod scope;

@@ -29,6 +29,7 @@ CREATE TABLE conferences (
 CREATE UNIQUE INDEX conferences_access_code ON conferences(reseller_id, access_code);
 CREATE INDEX conferences_host ON conferences(host_id, starts_at);
 CREATE INDEX conferences_company ON conferences(company_id, starts_at);
+CREATE INDEX conferences_host_token ON conferences(host_token_hash);
 
 CREATE TABLE conference_invitees (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -49,6 +50,9 @@ CREATE TABLE scheduled_jobs (
     conference_id BIGINT,
     run_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    -- Set when the job ran, or was given up after repeated failures (last_error says why).
     done_at BIGINT
 );
 CREATE INDEX scheduled_jobs_due ON scheduled_jobs(done_at, run_at);

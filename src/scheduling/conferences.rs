@@ -169,7 +169,7 @@ pub async fn create(app: &App, brand: &Brand, host: &Host, draft: Draft) -> AppR
     let mut invitees = draft.invitees;
     let tokens = issue_tokens(&mut invitees);
 
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if draft.one_time_access_code {
         conference.access_code = Some(unused_code(&mut tx, host.reseller_id).await?);
     }
@@ -227,13 +227,18 @@ pub async fn update(
     let mut invitees = draft.invitees;
     let tokens = issue_tokens(&mut invitees);
 
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     conference.access_code = match (draft.one_time_access_code, &before.access_code) {
         (true, Some(code)) => Some(code.clone()),
         (true, None) => Some(unused_code(&mut tx, before.reseller_id).await?),
         (false, _) => None,
     };
-    store::conferences::update(&mut tx, &conference).await?;
+    if !store::conferences::update(&mut tx, &conference).await? {
+        return Err(AppError::conflict(
+            "concurrent_update",
+            "The conference was changed meanwhile; fetch it and try again",
+        ));
+    }
     store::conferences::replace_invitees(&mut tx, conference.id, &invitees).await?;
     reminders::schedule(&mut tx, &app.config.reminder_offsets_secs, &conference, now).await?;
     let (host_moderator_url, moderator_urls) = links(app, &conference, &host_token, &tokens);
@@ -304,7 +309,7 @@ pub async fn delete(
     conference: &Conference,
     invitees: &[Invitee],
 ) -> AppResult<()> {
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if !store::conferences::delete(&mut tx, conference.reseller_id, conference.id).await? {
         return Err(AppError::not_found("Conference"));
     }

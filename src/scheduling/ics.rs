@@ -57,6 +57,8 @@ pub struct Invitation<'a> {
     pub url: &'a str,
     pub organizer: &'a Attendee,
     pub attendees: &'a [Attendee],
+    /// The zone's VTIMEZONE from [`vtimezone`], computed once for all messages of a batch.
+    pub vtimezone: &'a str,
 }
 
 /// The whole `.ics` text.
@@ -68,7 +70,7 @@ pub fn render(inv: &Invitation<'_>) -> String {
     out.line("VERSION:2.0");
     out.line("CALSCALE:GREGORIAN");
     out.line(&format!("METHOD:{}", inv.method.as_str()));
-    vtimezone(&mut out, tz, inv.starts_at, inv.ends_at);
+    out.0.push_str(inv.vtimezone);
     out.line("BEGIN:VEVENT");
     out.line(&format!("UID:{}", inv.uid));
     out.line(&format!("SEQUENCE:{}", inv.sequence));
@@ -129,9 +131,11 @@ struct Transition {
 /// How far around the event the VTIMEZONE describes the zone (a year covers both changes).
 const TZ_WINDOW_SECS: i64 = 366 * 86_400;
 
-/// Writes the VTIMEZONE of `tz` with every offset change within a year of the event (plus, when
+/// The VTIMEZONE of `time_zone` with every offset change within a year of the event (plus, when
 /// none precedes the event, the observance in force a year before), so any client resolves it.
-fn vtimezone(out: &mut Writer, tz: Tz, starts_at: i64, ends_at: i64) {
+pub fn vtimezone(time_zone: &str, starts_at: i64, ends_at: i64) -> String {
+    let tz = time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
+    let mut out = Writer::default();
     let window_start = starts_at - TZ_WINDOW_SECS;
     let window_end = ends_at + TZ_WINDOW_SECS;
     let initial = observance_at(tz, window_start);
@@ -160,6 +164,7 @@ fn vtimezone(out: &mut Writer, tz: Tz, starts_at: i64, ends_at: i64) {
         out.line(&format!("END:{kind}"));
     }
     out.line("END:VTIMEZONE");
+    out.0
 }
 
 /// The observance in force at `at` (with `from` equal to `to`).

@@ -89,6 +89,11 @@ pub async fn queue_calendar(
         ),
     };
     let guest_url = join_url(config, conference);
+    let vtimezone = ics::vtimezone(
+        &conference.time_zone,
+        conference.starts_at,
+        conference.ends_at,
+    );
     for r in recipients {
         let cancel = kind == Kind::Cancellation;
         let url = if cancel { &guest_url } else { &r.url };
@@ -117,6 +122,7 @@ pub async fn queue_calendar(
             url,
             organizer: &organizer,
             attendees: listed,
+            vtimezone: &vtimezone,
         });
         let message = mails::build(
             from.clone(),

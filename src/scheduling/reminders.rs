@@ -11,7 +11,7 @@ use super::{Brand, notify};
 use crate::{
     app::{App, AppState},
     error::AppResult,
-    store::{self, conferences::Conference},
+    store::{self, conferences::Conference, scheduled_jobs::Job},
 };
 
 /// `scheduled_jobs.kind` of a reminder.
@@ -40,32 +40,52 @@ pub async fn schedule(
     Ok(())
 }
 
+/// Failed runs of a job before it is given up.
+const MAX_ATTEMPTS: i64 = 6;
+
 /// Runs the jobs due at `now` (the clock is a parameter so tests can move it); returns how many
-/// reminder emails were queued.
+/// reminder emails were queued. A job that fails is retried with backoff, so one bad job never
+/// holds up the others.
 pub async fn run_due(app: &App, now: i64) -> AppResult<usize> {
     let mut queued = 0;
     for job in store::scheduled_jobs::due(&app.db, now, 100).await? {
-        let mut tx = app.db.pool.begin().await?;
-        if !store::scheduled_jobs::claim(&mut tx, job.id, now).await? {
-            continue;
-        }
-        let conference = match job.conference_id {
-            Some(id) if job.kind == REMINDER => {
-                store::conferences::get(&app.db, job.reseller_id, id).await?
+        match run_one(app, &job, now).await {
+            Ok(n) => queued += n,
+            Err(err) => {
+                let attempts = job.attempts + 1;
+                let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + (60_i64 << attempts));
+                tracing::warn!(job = job.id, attempts, %err, "scheduled job failed");
+                store::scheduled_jobs::mark_failed(&app.db, job.id, &err.to_string(), retry_at)
+                    .await?;
             }
-            _ => None,
-        };
-        // Deleted conferences have no jobs left; one that started already needs no reminder.
-        if let Some(c) = conference.filter(|c| c.starts_at > now) {
-            let invitees = store::conferences::invitees(&app.db, c.id).await?;
-            let brand = Brand::of_reseller(&app.db, c.reseller_id).await?;
-            queued += notify::queue_reminders(&mut tx, &app.config, &brand, &c, &invitees).await?;
         }
-        tx.commit().await?;
     }
     if queued > 0 {
         app.mail_wake.notify_one();
     }
+    Ok(queued)
+}
+
+/// Claims one job and does its work in a single transaction.
+async fn run_one(app: &App, job: &Job, now: i64) -> AppResult<usize> {
+    let mut tx = app.db.begin_write().await?;
+    if !store::scheduled_jobs::claim(&mut tx, job.id, now).await? {
+        return Ok(0);
+    }
+    let conference = match job.conference_id {
+        Some(id) if job.kind == REMINDER => {
+            store::conferences::get(&app.db, job.reseller_id, id).await?
+        }
+        _ => None,
+    };
+    let mut queued = 0;
+    // Deleted conferences have no jobs left; one that started already needs no reminder.
+    if let Some(c) = conference.filter(|c| c.starts_at > now) {
+        let invitees = store::conferences::invitees(&app.db, c.id).await?;
+        let brand = Brand::of_reseller(&app.db, c.reseller_id).await?;
+        queued = notify::queue_reminders(&mut tx, &app.config, &brand, &c, &invitees).await?;
+    }
+    tx.commit().await?;
     Ok(queued)
 }
 

@@ -57,3 +57,20 @@ pub async fn moderator_for(db: &Db, conference_id: i64, token: &str) -> AppResul
             .await?,
     )
 }
+
+/// The conference a `?mod=` token belongs to, for rooms that do not know it from their code (a
+/// conference held in the host's personal room). The room checks the conference meets in it.
+pub async fn conference_of_moderator_token(
+    db: &Db,
+    reseller_id: i64,
+    token: &str,
+) -> AppResult<Option<i64>> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    Ok(
+        store::conferences::find_by_moderator_token(db, reseller_id, &token::hash_secret(token))
+            .await?,
+    )
+}

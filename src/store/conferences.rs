@@ -139,14 +139,15 @@ pub async fn insert(conn: &mut AnyConnection, c: &Conference) -> sqlx::Result<i6
     .try_get("id")
 }
 
-/// Writes the editable fields of a conference.
-pub async fn update(conn: &mut AnyConnection, c: &Conference) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes the editable fields of a conference whose stored SEQUENCE is still `c.sequence - 1`;
+/// `false` when a concurrent update got there first.
+pub async fn update(conn: &mut AnyConnection, c: &Conference) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE conferences SET sequence = $1, subject = $2, agenda = $3, start_local = $4,
             time_zone = $5, duration = $6, starts_at = $7, ends_at = $8, auto_record = $9,
             auto_transcribe = $10, access_code = $11, security_pin = $12, mute_mode = $13,
             host_token_hash = $14, updated_at = $15, opens_at = $16
-         WHERE id = $17 AND reseller_id = $18",
+         WHERE id = $17 AND reseller_id = $18 AND sequence = $19",
     )
     .bind(c.sequence)
     .bind(&c.subject)
@@ -166,9 +167,10 @@ pub async fn update(conn: &mut AnyConnection, c: &Conference) -> sqlx::Result<()
     .bind(c.opens_at)
     .bind(c.id)
     .bind(c.reseller_id)
+    .bind(c.sequence - 1)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Fetches one conference of a reseller.
@@ -388,4 +390,24 @@ pub async fn is_moderator_token(
     .fetch_optional(&db.pool)
     .await?;
     Ok(found.is_some())
+}
+
+/// The conference of the reseller whose host or moderator invitee holds the token `token_hash`.
+pub async fn find_by_moderator_token(
+    db: &Db,
+    reseller_id: i64,
+    token_hash: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query(
+        "SELECT id FROM conferences WHERE reseller_id = $1 AND host_token_hash = $2
+         UNION ALL
+         SELECT c.id FROM conference_invitees i JOIN conferences c ON c.id = i.conference_id
+            WHERE c.reseller_id = $1 AND i.moderator = 1 AND i.moderator_token_hash = $2",
+    )
+    .bind(reseller_id)
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()
 }

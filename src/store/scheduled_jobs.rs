@@ -13,6 +13,7 @@ pub struct Job {
     pub reseller_id: i64,
     pub conference_id: Option<i64>,
     pub run_at: i64,
+    pub attempts: i64,
 }
 
 /// Queues a job.
@@ -50,7 +51,7 @@ pub async fn drop_pending(conn: &mut AnyConnection, conference_id: i64) -> sqlx:
 /// Jobs due at `at`, oldest first.
 pub async fn due(db: &Db, at: i64, limit: i64) -> sqlx::Result<Vec<Job>> {
     sqlx::query(
-        "SELECT id, kind, reseller_id, conference_id, run_at FROM scheduled_jobs
+        "SELECT id, kind, reseller_id, conference_id, run_at, attempts FROM scheduled_jobs
          WHERE done_at IS NULL AND run_at <= $1 ORDER BY run_at, id LIMIT $2",
     )
     .bind(at)
@@ -65,6 +66,7 @@ pub async fn due(db: &Db, at: i64, limit: i64) -> sqlx::Result<Vec<Job>> {
             reseller_id: r.try_get("reseller_id")?,
             conference_id: r.try_get("conference_id")?,
             run_at: r.try_get("run_at")?,
+            attempts: r.try_get("attempts")?,
         })
     })
     .collect()
@@ -73,7 +75,7 @@ pub async fn due(db: &Db, at: i64, limit: i64) -> sqlx::Result<Vec<Job>> {
 /// Pending jobs of a conference, soonest first.
 pub async fn pending_of(db: &Db, conference_id: i64) -> sqlx::Result<Vec<Job>> {
     sqlx::query(
-        "SELECT id, kind, reseller_id, conference_id, run_at FROM scheduled_jobs
+        "SELECT id, kind, reseller_id, conference_id, run_at, attempts FROM scheduled_jobs
          WHERE conference_id = $1 AND done_at IS NULL ORDER BY run_at, id",
     )
     .bind(conference_id)
@@ -87,6 +89,7 @@ pub async fn pending_of(db: &Db, conference_id: i64) -> sqlx::Result<Vec<Job>> {
             reseller_id: r.try_get("reseller_id")?,
             conference_id: r.try_get("conference_id")?,
             run_at: r.try_get("run_at")?,
+            attempts: r.try_get("attempts")?,
         })
     })
     .collect()
@@ -101,4 +104,20 @@ pub async fn claim(conn: &mut AnyConnection, id: i64, at: i64) -> sqlx::Result<b
             .execute(conn)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records a failed run: retried at `retry_at`, or given up (done) when `retry_at` is `None`.
+pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE scheduled_jobs SET attempts = attempts + 1, last_error = $1,
+            run_at = COALESCE($2, run_at), done_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END
+         WHERE id = $4 AND done_at IS NULL",
+    )
+    .bind(error)
+    .bind(retry_at)
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

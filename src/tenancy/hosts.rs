@@ -98,7 +98,7 @@ pub async fn create(
     let login_token = token::random_secret();
     let reseller_id = company.reseller_id;
 
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if store::hosts::email_taken(&mut tx, reseller_id, &input.email, 0).await? {
         return Err(duplicate_email(&input.email));
     }
@@ -220,7 +220,7 @@ pub async fn save(
     if let Some(pw) = new_password {
         after.password_hash = Some(password::hash(pw).await?);
     }
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if after.email != before.email
         && store::hosts::email_taken(&mut tx, after.reseller_id, &after.email, after.id).await?
     {
@@ -267,7 +267,7 @@ pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
 
 /// Deletes a host and its credentials.
 pub async fn delete(app: &App, host: &Host) -> AppResult<()> {
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     // Its conferences go with it (their rows name it as host).
     store::conferences::delete_of_host(&mut tx, host.reseller_id, host.id).await?;
     if !store::hosts::delete(&mut tx, host.reseller_id, host.id).await? {

@@ -193,9 +193,19 @@ async fn post(client: &reqwest::Client, http: u16, method: &str, body: Value) ->
         .json(&body)
         .send()
         .await
+        .map_err(|e| eprintln!("{method}: {e}"))
         .ok()?;
-    response.status().is_success().then_some(())?;
-    response.json().await.ok()
+    let status = response.status();
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|e| eprintln!("{method}: {status}: {e}"))
+        .ok()?;
+    if !status.is_success() {
+        eprintln!("{method}: {status} {answer}");
+        return None;
+    }
+    Some(answer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

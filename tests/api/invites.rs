@@ -299,6 +299,44 @@ async fn reminders_run_once_at_their_time_and_follow_changes(app: TestApp) {
             .expect("run"),
         0
     );
+
+    // A job that fails (its host's address no longer takes mail) is retried later with backoff
+    // and holds up no other job.
+    let (_, t2) = app.host(&r, a, "ivan@acme.tld", "HOST").await;
+    let broken = app
+        .ok(&api, &t, "conference/create", create("2031-06-10 09:00:00"))
+        .await;
+    app.ok(
+        &api,
+        &t2,
+        "conference/create",
+        create("2031-06-10 09:10:00"),
+    )
+    .await;
+    sqlx::query("UPDATE hosts SET email = 'no address' WHERE email = 'olga@acme.tld'")
+        .execute(&state.db.pool)
+        .await
+        .expect("break the address");
+    let at: i64 = 1_938_828_300; // 2031-06-10 03:25 UTC: both reminders are due
+    assert_eq!(
+        reminders::run_due(state, at).await.expect("run"),
+        2,
+        "Ivan's and the invitee's"
+    );
+    let jobs = confab::store::scheduled_jobs::pending_of(
+        &state.db,
+        broken["conference_id"].as_i64().expect("id"),
+    )
+    .await
+    .expect("jobs");
+    assert_eq!(jobs.len(), 1, "the failed reminder waits for its retry");
+    assert_eq!(jobs[0].attempts, 1);
+    assert_eq!(jobs[0].run_at, at + 120);
+    assert_eq!(
+        reminders::run_due(state, at + 60).await.expect("run"),
+        0,
+        "not before its retry time"
+    );
 }
 
 /// With a short offset and poll interval, the real scheduler task sends the reminder by itself.

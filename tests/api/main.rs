@@ -10,6 +10,7 @@ mod conference;
 mod durability;
 mod invites;
 mod onboarding;
+mod rooms;
 mod scope;
 mod seed;
 mod sessions;

@@ -40,6 +40,7 @@ fn invitation_text(zone: &str, start: &str, summary: &str) -> (String, i64) {
         url,
         organizer: &organizer,
         attendees: &attendees,
+        vtimezone: &vtimezone(zone, s.starts_at, s.ends_at),
     });
     (text, s.starts_at)
 }

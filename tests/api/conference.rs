@@ -486,3 +486,30 @@ async fn scope_follows_the_host_rules(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_the_conference_methods() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let response = app
+        .page("reseller-admin.alpha.test", "/enterprise_api/openapi.json")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.expect("json");
+    for verb in ["create", "get", "list", "update", "delete"] {
+        let path = format!("/enterprise_api/conference/{verb}");
+        assert!(
+            doc["paths"][&path]["post"].is_object(),
+            "openapi lacks {path}"
+        );
+    }
+    let view = &doc["components"]["schemas"]["ConferenceView"]["properties"];
+    for field in [
+        "conference_id",
+        "end_time",
+        "active",
+        "one_time_access_code",
+        "join_url",
+    ] {
+        assert!(view[field].is_object(), "ConferenceView lacks {field}");
+    }
+}

@@ -41,6 +41,8 @@ pub struct Attendee {
 /// The event of one invitation.
 #[derive(Debug, Clone)]
 pub struct Invitation<'a> {
+    /// The brand the calendar names as its producer (PRODID): white-label, so the reseller's.
+    pub product: &'a str,
     pub method: Method,
     /// Stable across updates and cancellation so clients match them to one event.
     pub uid: &'a str,
@@ -66,7 +68,7 @@ pub fn render(inv: &Invitation<'_>) -> String {
     let tz = inv.time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
     let mut out = Writer::default();
     out.line("BEGIN:VCALENDAR");
-    out.line("PRODID:-//Confab//Scheduling//EN");
+    out.line(&format!("PRODID:-//{}//Meetings//EN", text(inv.product)));
     out.line("VERSION:2.0");
     out.line("CALSCALE:GREGORIAN");
     out.line(&format!("METHOD:{}", inv.method.as_str()));

@@ -110,6 +110,7 @@ pub async fn queue_calendar(
             &own
         };
         let calendar = ics::render(&ics::Invitation {
+            product: &brand.name,
             method,
             uid: &conference.ical_uid,
             sequence: conference.sequence,

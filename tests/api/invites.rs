@@ -88,6 +88,11 @@ async fn invitations_updates_and_cancellations(app: TestApp) {
         assert_eq!(inv.dtstart, "20300715T100000");
         assert_eq!(inv.dtstart_utc, 1_910_336_400, "10:00 BST is 09:00 UTC");
         assert!(inv.raw.contains("BEGIN:VTIMEZONE"));
+        assert!(
+            inv.raw
+                .contains("\r\nPRODID:-//Alpha Video//Meetings//EN\r\n"),
+            "white-label"
+        );
         assert_eq!(inv.url, url);
         assert_eq!(inv.location, url);
         assert_eq!(inv.organizer, "mailto:olga@acme.tld");

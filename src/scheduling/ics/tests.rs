@@ -28,6 +28,7 @@ fn invitation_text(zone: &str, start: &str, summary: &str) -> (String, i64) {
     ];
     let url = "https://joe.example.com/conf/call/123456789?mod=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let text = render(&Invitation {
+        product: "Alpha Video",
         method: Method::Request,
         uid: "c0ffee@example.com",
         sequence: 3,
@@ -132,6 +133,7 @@ fn lines_are_folded_crlf_and_text_round_trips() {
         "Budget; review, Q3 \\ final — with a long tail of words to force folding of the line";
     let (text, _) = invitation_text("Europe/Paris", "2026-07-15 13:00:00", summary);
     assert!(text.ends_with("END:VCALENDAR\r\n"));
+    assert!(text.contains("\r\nPRODID:-//Alpha Video//Meetings//EN\r\n"));
     for line in text.split("\r\n") {
         assert!(line.len() <= 75, "too long: {line:?}");
         assert!(!line.contains('\n') && !line.contains('\r'));

@@ -231,9 +231,73 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(app: TestApp) 
         assert_eq!(app.count(t).await, *n, "{t} changed");
     }
     // The same request, repaired, goes through.
-    app.ok(&r.api_host, &r.admin_token, "conference/create", good)
+    let created = app
+        .ok(&r.api_host, &r.admin_token, "conference/create", good)
         .await;
     assert_eq!(app.count("conferences").await, before[0] + 1);
+
+    // A refused update changes nothing either: same SEQUENCE, same invitees, no mail.
+    let id = created["conference_id"].clone();
+    crate::calendar::wait_for_mails(&app, "ok@x.tld", 1, 10).await;
+    let outbox = app.count("mail_outbox").await;
+    let updates = [
+        (
+            json!({"conference_id": id, "start": "2030-03-31 01:30:00"}),
+            "start:",
+        ),
+        (
+            json!({"conference_id": id, "time_zone": "Europe/Nowhere"}),
+            "time_zone:",
+        ),
+        (json!({"conference_id": id, "duration": 2000}), "duration:"),
+        (
+            json!({"conference_id": id, "participants": [foreign]}),
+            "participants[0]:",
+        ),
+        (
+            json!({"conference_id": id, "participant_emails": [{"email": "@x"}]}),
+            "participant_emails[0].email:",
+        ),
+        (
+            json!({"conference_id": id, "security_pin": "x1"}),
+            "security_pin:",
+        ),
+        (
+            json!({"conference_id": id, "mute_mode": "loud"}),
+            "mute_mode:",
+        ),
+    ];
+    for (body, field) in updates {
+        let (status, json) = app
+            .call(
+                &r.api_host,
+                &r.admin_token,
+                "conference/update",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
+        let message = json["message"].as_str().expect("message");
+        assert!(
+            message.starts_with(field),
+            "{body}: expected {field}, got {message}"
+        );
+    }
+    let after = app
+        .ok(
+            &r.api_host,
+            &r.admin_token,
+            "conference/get",
+            json!({"conference_id": id}),
+        )
+        .await;
+    assert_eq!(after["sequence"], 0);
+    assert_eq!(after["start"], "2030-07-01 10:00:00");
+    assert_eq!(
+        after["participant_emails"],
+        json!([{"email": "ok@x.tld", "moderator": false}])
+    );
+    assert_eq!(app.count("mail_outbox").await, outbox);
 }
 
 on_each_backend!(scope_follows_the_host_rules);

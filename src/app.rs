@@ -15,6 +15,8 @@ use crate::{
     auth::rate_limit::LoginLimiter,
     config::Config,
     mail::{self, transport::Transport},
+    sfu::{SfuConfig, SfuHandle},
+    signal::{self, Media, MediaHandle, hub::Hub},
     store::{self, Db},
     web,
 };
@@ -27,6 +29,8 @@ pub struct App {
     /// Wakes the mail worker after a message was queued.
     pub mail_wake: Arc<Notify>,
     pub login_limiter: LoginLimiter,
+    /// The SFU and room hub; absent in one-shot commands that do not serve.
+    pub media: Option<MediaHandle>,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.
@@ -41,8 +45,36 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Connects to the database, applies migrations and prepares mail delivery.
+    /// Everything needed to serve: database, mail, and the media plane on its UDP socket.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let mut state = Self::build_offline(config).await?;
+        let closed = store::meetings::close_dangling(&state.db).await?;
+        if closed > 0 {
+            tracing::info!(
+                closed,
+                "closed meeting sessions left open by the previous run"
+            );
+        }
+        let sfu = SfuHandle::start(SfuConfig {
+            udp: state.config.media_udp,
+            public_ip: state
+                .config
+                .media_public_ip
+                .as_deref()
+                .map(str::parse)
+                .transpose()?,
+            max_video_bitrate: 1_500_000,
+        })
+        .await?;
+        let media = Media::new(sfu, Hub::new(state.db.clone()), 30);
+        if let Some(app) = Arc::get_mut(&mut state.0) {
+            app.media = Some(Arc::new(media));
+        }
+        Ok(state)
+    }
+
+    /// Database and mail only, for commands that do not serve (`migrate`, `reseller create`).
+    pub async fn build_offline(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let transport = Transport::from_config(config.smtp_url.as_deref(), config.outbox_dir())?;
@@ -56,6 +88,7 @@ impl AppState {
             transport,
             mail_wake: Arc::new(Notify::new()),
             login_limiter,
+            media: None,
         })))
     }
 }
@@ -68,7 +101,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/enterprise_api", api::router())
         .merge(web::router())
+        .merge(signal::router())
         .fallback(web::fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "same-origin"))
@@ -78,6 +113,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 405 with the same JSON body as every other error.
+async fn method_not_allowed(method: axum::http::Method) -> crate::error::AppError {
+    crate::error::AppError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here; the API takes POST"),
+    )
 }
 
 /// Starts background work (mail delivery, housekeeping) and serves HTTP until `shutdown` resolves.

@@ -29,6 +29,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ResellerCommand,
     },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Load the SFU with WebRTC bots on loopback and print throughput, CPU and latency figures.
+    Sfu(crate::bench::SfuBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,11 +60,19 @@ pub enum ResellerCommand {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command.unwrap_or(Command::Serve) {
+        // The benchmark makes its own throw-away configuration.
+        Command::Bench {
+            command: BenchCommand::Sfu(args),
+        } => return crate::bench::sfu(args).await,
+        other => other,
+    };
     let config = Config::load(cli.config)?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve(config).await,
+        Command::Bench { .. } => Ok(()),
         Command::Migrate => {
-            AppState::build(config).await?;
+            AppState::build_offline(config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -66,7 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     admin_password,
                 },
         } => {
-            let state = AppState::build(config).await?;
+            let state = AppState::build_offline(config).await?;
             let generated = admin_password.is_none();
             let password = admin_password
                 .unwrap_or_else(|| crate::auth::token::random_secret()[..20].to_string());

@@ -148,6 +148,17 @@ impl Config {
         if let Some(v) = var("CONFAB_PASSWORD_LINK_TTL_SECS") {
             self.password_link_ttl_secs = parse("CONFAB_PASSWORD_LINK_TTL_SECS", &v)?;
         }
+        if let Some(v) = var("CONFAB_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE") {
+            self.login_attempts_per_account_per_minute =
+                parse("CONFAB_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE") {
+            self.login_attempts_per_address_per_minute =
+                parse("CONFAB_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MAIL_FROM_LOCAL_PART").filter(|v| !v.is_empty()) {
+            self.mail_from_local_part = v;
+        }
         if let Some(v) = var("CONFAB_REMINDER_OFFSETS_SECS") {
             self.reminder_offsets_secs = v
                 .split(',')
@@ -176,22 +187,42 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
-        if self.session_ttl_secs <= 0 || self.password_link_ttl_secs <= 0 {
-            return Err(invalid("session_ttl_secs", "lifetimes must be positive"));
+        if self.session_ttl_secs <= 0 {
+            return Err(invalid("session_ttl_secs", "must be positive"));
         }
-        if self.login_attempts_per_account_per_minute == 0
-            || self.login_attempts_per_address_per_minute == 0
-        {
-            return Err(invalid("login_attempts_per_*", "must be at least 1"));
+        if self.password_link_ttl_secs <= 0 {
+            return Err(invalid("password_link_ttl_secs", "must be positive"));
+        }
+        if self.login_attempts_per_account_per_minute == 0 {
+            return Err(invalid(
+                "login_attempts_per_account_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.login_attempts_per_address_per_minute == 0 {
+            return Err(invalid(
+                "login_attempts_per_address_per_minute",
+                "must be at least 1",
+            ));
+        }
+        let local = &self.mail_from_local_part;
+        if local.is_empty() || local.contains(['@', ' ', '<', '>']) {
+            return Err(invalid(
+                "mail_from_local_part",
+                "must be the part of an address before @",
+            ));
         }
         if self.reminder_offsets_secs.iter().any(|o| *o <= 0) {
             return Err(invalid("reminder_offsets_secs", "offsets must be positive"));
         }
-        if self.conference_join_early_secs < 0 || self.scheduler_poll_secs == 0 {
+        if self.conference_join_early_secs < 0 {
             return Err(invalid(
-                "conference_join_early_secs / scheduler_poll_secs",
-                "must not be negative / must be at least 1",
+                "conference_join_early_secs",
+                "must not be negative",
             ));
+        }
+        if self.scheduler_poll_secs == 0 {
+            return Err(invalid("scheduler_poll_secs", "must be at least 1"));
         }
         Ok(())
     }

@@ -3,11 +3,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mail;
 pub mod scheduling;
+pub mod sfu;
+pub mod signal;
 pub mod store;
 pub mod tenancy;
 pub mod web;

@@ -61,7 +61,7 @@ pub struct ApiTokenIdRequest {
 const ADMINS: &[Role] = &[Role::ResellerAdmin, Role::CompanyAdmin];
 
 /// Creates an API token acting as the calling host.
-#[utoipa::path(post, path = "/enterprise_api/api_token/create", tag = "api_token",
+#[utoipa::path(post, path = "/enterprise_api/api_token/create", operation_id = "api_token_create", tag = "api_token",
     request_body = CreateApiTokenRequest,
     responses((status = 200, body = CreateApiTokenResponse), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn create(
@@ -96,7 +96,7 @@ pub async fn create(
 }
 
 /// Lists the calling host's API tokens.
-#[utoipa::path(post, path = "/enterprise_api/api_token/list", tag = "api_token",
+#[utoipa::path(post, path = "/enterprise_api/api_token/list", operation_id = "api_token_list", tag = "api_token",
     request_body = crate::api::openapi::AuthOnly,
     responses((status = 200, body = ApiTokenListResponse), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
@@ -122,7 +122,7 @@ pub async fn list(
 }
 
 /// Revokes one of the calling host's API tokens.
-#[utoipa::path(post, path = "/enterprise_api/api_token/revoke", tag = "api_token",
+#[utoipa::path(post, path = "/enterprise_api/api_token/revoke", operation_id = "api_token_revoke", tag = "api_token",
     request_body = ApiTokenIdRequest,
     responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(

@@ -118,7 +118,7 @@ pub async fn company_in_scope(app: &App, caller: &Caller, company_id: i64) -> Ap
 }
 
 /// Creates a company under the caller's reseller.
-#[utoipa::path(post, path = "/enterprise_api/company/create", tag = "company",
+#[utoipa::path(post, path = "/enterprise_api/company/create", operation_id = "company_create", tag = "company",
     request_body = CreateCompanyRequest,
     responses((status = 200, body = CreateCompanyResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 409, description = "Subdomain in use", body = crate::error::ErrorBody)))]
@@ -149,7 +149,7 @@ pub async fn create(
 }
 
 /// Shows one company.
-#[utoipa::path(post, path = "/enterprise_api/company/get", tag = "company",
+#[utoipa::path(post, path = "/enterprise_api/company/get", operation_id = "company_get", tag = "company",
     request_body = CompanyIdRequest,
     responses((status = 200, body = CompanyResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
@@ -166,7 +166,7 @@ pub async fn get(
 }
 
 /// Lists the reseller's companies.
-#[utoipa::path(post, path = "/enterprise_api/company/list", tag = "company",
+#[utoipa::path(post, path = "/enterprise_api/company/list", operation_id = "company_list", tag = "company",
     request_body = Paging,
     responses((status = 200, body = CompanyListResponse), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
@@ -187,7 +187,7 @@ pub async fn list(
 }
 
 /// Changes a company. Company admins may change only its name and dial-in number.
-#[utoipa::path(post, path = "/enterprise_api/company/update", tag = "company",
+#[utoipa::path(post, path = "/enterprise_api/company/update", operation_id = "company_update", tag = "company",
     request_body = UpdateCompanyRequest,
     responses((status = 200, body = CompanyResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -231,7 +231,7 @@ pub async fn update(
 }
 
 /// Deletes a company with all its hosts and their credentials.
-#[utoipa::path(post, path = "/enterprise_api/company/delete", tag = "company",
+#[utoipa::path(post, path = "/enterprise_api/company/delete", operation_id = "company_delete", tag = "company",
     request_body = CompanyIdRequest,
     responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The reseller's admin company", body = crate::error::ErrorBody)))]

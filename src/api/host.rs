@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     app::{App, AppState},
-    auth::{Caller, Role, password},
+    auth::{Caller, Role, caller::Credential, password},
     error::{AppError, AppResult},
     store::{self, companies::Company, hosts::Host},
     tenancy::{
@@ -195,7 +195,7 @@ fn openid_sub(value: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// Creates a host with its personal meeting room, and emails it a password creation link.
-#[utoipa::path(post, path = "/enterprise_api/host/create", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/create", operation_id = "host_create", tag = "host",
     request_body = CreateHostRequest,
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, description = "Unknown company", body = crate::error::ErrorBody),
@@ -268,7 +268,7 @@ pub async fn create(
 }
 
 /// Shows one host.
-#[utoipa::path(post, path = "/enterprise_api/host/get", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/get", operation_id = "host_get", tag = "host",
     request_body = HostIdRequest,
     responses((status = 200, body = HostResponse), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
@@ -285,7 +285,7 @@ pub async fn get(
 }
 
 /// Lists hosts in the caller's scope.
-#[utoipa::path(post, path = "/enterprise_api/host/list", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/list", operation_id = "host_list", tag = "host",
     request_body = ListHostsRequest,
     responses((status = 200, body = HostListResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list(
@@ -304,7 +304,15 @@ pub async fn list(
         (None, Role::ResellerAdmin) => None,
         (None, _) => Some(caller.company_id),
     };
-    let found = store::hosts::list(&app.db, caller.reseller_id, company, page).await?;
+    let hide_reseller_admins = caller.role != Role::ResellerAdmin;
+    let found = store::hosts::list(
+        &app.db,
+        caller.reseller_id,
+        company,
+        hide_reseller_admins,
+        page,
+    )
+    .await?;
     let mut hosts = Vec::with_capacity(found.items.len());
     for host in found.items {
         let dialin = dialin_of(&app, &host).await?;
@@ -320,7 +328,7 @@ pub async fn list(
 }
 
 /// Changes a host. Hosts may change their own name, password and moderator PIN.
-#[utoipa::path(post, path = "/enterprise_api/host/update", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/update", operation_id = "host_update", tag = "host",
     request_body = UpdateHostRequest,
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -372,7 +380,11 @@ pub async fn update(
     if let Some(pw) = &body.password {
         password::validate("password", pw)?;
     }
-    let saved = hosts::save(&app, &before, after, body.password).await?;
+    let calling_session = match caller.credential {
+        Credential::Session(id) if caller.host_id == before.id => Some(id),
+        _ => None,
+    };
+    let saved = hosts::save(&app, &before, after, body.password, calling_session).await?;
     let dialin = dialin_of(&app, &saved).await?;
     let mut view = view(&app, saved, dialin);
     view.updated_at = timestamp(store::now());
@@ -383,7 +395,7 @@ pub async fn update(
 }
 
 /// Deletes a host with its credentials. Callers cannot delete themselves.
-#[utoipa::path(post, path = "/enterprise_api/host/delete", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/delete", operation_id = "host_delete", tag = "host",
     request_body = HostIdRequest,
     responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Deleting oneself", body = crate::error::ErrorBody)))]
@@ -409,7 +421,7 @@ pub async fn delete(
 }
 
 /// Issues a new `login_token_public_key` for `/auth` SSO; the previous one stops working.
-#[utoipa::path(post, path = "/enterprise_api/host/reset_login_token", tag = "host",
+#[utoipa::path(post, path = "/enterprise_api/host/reset_login_token", operation_id = "host_reset_login_token", tag = "host",
     request_body = HostIdRequest,
     responses((status = 200, body = LoginTokenResponse), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn reset_login_token(

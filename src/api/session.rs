@@ -44,7 +44,7 @@ pub struct AuthenticateResponse {
 }
 
 /// Exchanges a host's email and password for an API session token.
-#[utoipa::path(post, path = "/enterprise_api/authenticate", tag = "session",
+#[utoipa::path(post, path = "/enterprise_api/authenticate", operation_id = "authenticate", tag = "session", security(()),
     request_body = AuthenticateRequest,
     responses(
         (status = 200, body = AuthenticateResponse),
@@ -95,13 +95,14 @@ pub async fn authenticate(
     }))
 }
 
-/// The client's address, from `X-Forwarded-For` only when the operator trusts a proxy.
+/// The client's address, from `X-Forwarded-For` only when the operator trusts a proxy. The last
+/// entry is the one our proxy appended; earlier entries come from the client and can be forged.
 pub fn client_address(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
     if app.config.trust_forwarded_headers
         && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok())
     {
         return ip;
@@ -110,7 +111,7 @@ pub fn client_address(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> 
 }
 
 /// Ends the API session whose token is presented.
-#[utoipa::path(post, path = "/enterprise_api/logout", tag = "session",
+#[utoipa::path(post, path = "/enterprise_api/logout", operation_id = "logout", tag = "session",
     request_body = crate::api::openapi::AuthOnly,
     responses(
         (status = 200, body = MessageOnly),

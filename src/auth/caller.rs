@@ -83,10 +83,14 @@ impl Caller {
     }
 
     /// Whether a host is inside the caller's scope (the store already scoped it to the reseller).
+    /// Reseller admins are outside every company admin's scope, even in the admin company, so
+    /// that nobody can take over or remove an account of a higher rank.
     pub fn sees_host(&self, host: &Host) -> bool {
         match self.role {
             Role::ResellerAdmin => true,
-            Role::CompanyAdmin => host.company_id == self.company_id,
+            Role::CompanyAdmin => {
+                host.company_id == self.company_id && host.role != Role::ResellerAdmin.as_str()
+            }
             Role::Host => host.id == self.host_id,
         }
     }

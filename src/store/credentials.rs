@@ -232,11 +232,41 @@ pub async fn consume_password_link(conn: &mut AnyConnection, id: i64) -> sqlx::R
     )
 }
 
-/// Ends every API session of a host (after a password change).
-pub async fn delete_sessions_of_host(conn: &mut AnyConnection, host_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM api_sessions WHERE host_id = $1")
+/// Ends every API session of a host (after a password change) except `keep` (the session that
+/// made the change, so the caller is not logged out by its own request).
+pub async fn delete_sessions_of_host(
+    conn: &mut AnyConnection,
+    host_id: i64,
+    keep: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM api_sessions WHERE host_id = $1 AND id <> $2")
+        .bind(host_id)
+        .bind(keep.unwrap_or(0))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every API token of a host (when it loses the role that may manage them).
+pub async fn delete_api_tokens_of_host(conn: &mut AnyConnection, host_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM api_tokens WHERE host_id = $1")
         .bind(host_id)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Number of reseller admins of a reseller.
+pub async fn count_reseller_admins(
+    conn: &mut AnyConnection,
+    reseller_id: i64,
+) -> sqlx::Result<i64> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT COUNT(*) AS n FROM hosts WHERE reseller_id = $1 AND role = 'RESELLER_ADMIN'",
+    )
+    .bind(reseller_id)
+    .fetch_one(conn)
+    .await?
+    .try_get("n")
 }

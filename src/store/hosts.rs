@@ -116,10 +116,15 @@ pub async fn list(
     db: &Db,
     reseller_id: i64,
     company_id: Option<i64>,
+    hide_reseller_admins: bool,
     page: PageRequest,
 ) -> sqlx::Result<Page<Host>> {
     // `$2 = 0` stands for "any company": ids start at 1.
-    let filter = "WHERE h.reseller_id = $1 AND ($2 = 0 OR h.company_id = $2)";
+    let filter = if hide_reseller_admins {
+        "WHERE h.reseller_id = $1 AND ($2 = 0 OR h.company_id = $2) AND h.role <> 'RESELLER_ADMIN'"
+    } else {
+        "WHERE h.reseller_id = $1 AND ($2 = 0 OR h.company_id = $2)"
+    };
     let sql = format!("{SELECT} {filter} ORDER BY h.id LIMIT $3 OFFSET $4");
     let company = company_id.unwrap_or(0);
     let items = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod domains;
 pub mod hosts;
 pub mod mail_outbox;
+pub mod meetings;
 pub mod resellers;
 pub mod scheduled_jobs;
 

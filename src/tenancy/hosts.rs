@@ -210,17 +210,36 @@ async fn queue_welcome_email(
     mail::enqueue(conn, &message).await
 }
 
-/// Saves a host whose fields the caller changed; `new_password` is hashed and ends its sessions.
+/// Saves a host whose fields the caller changed. A new password is hashed and ends the host's
+/// other sessions; losing an admin role removes its API tokens; the last reseller admin stays.
 pub async fn save(
     app: &App,
     before: &Host,
     mut after: Host,
     new_password: Option<String>,
+    calling_session: Option<i64>,
 ) -> AppResult<Host> {
+    let password_changed = new_password.is_some();
     if let Some(pw) = new_password {
         after.password_hash = Some(password::hash(pw).await?);
     }
+    let reseller_admin = Role::ResellerAdmin.as_str();
     let mut tx = app.db.begin_write().await?;
+    if before.role == reseller_admin
+        && after.role != reseller_admin
+        && store::credentials::count_reseller_admins(&mut tx, after.reseller_id).await? <= 1
+    {
+        return Err(AppError::conflict(
+            "last_reseller_admin",
+            "The last reseller admin cannot lose its role",
+        ));
+    }
+    if password_changed {
+        store::credentials::delete_sessions_of_host(&mut tx, after.id, calling_session).await?;
+    }
+    if after.role == Role::Host.as_str() && before.role != after.role {
+        store::credentials::delete_api_tokens_of_host(&mut tx, after.id).await?;
+    }
     if after.email != before.email
         && store::hosts::email_taken(&mut tx, after.reseller_id, &after.email, after.id).await?
     {
@@ -294,7 +313,7 @@ pub async fn set_password_from_link(
         ));
     }
     store::hosts::set_password_hash(&mut tx, host_id, &hash).await?;
-    store::credentials::delete_sessions_of_host(&mut tx, host_id).await?;
+    store::credentials::delete_sessions_of_host(&mut tx, host_id, None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -62,7 +62,8 @@ pub fn requested_hostname(
         .then(|| headers.get("x-forwarded-host"))
         .flatten()
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next());
+        // A proxy that appends puts its own value last; earlier values came from the client.
+        .and_then(|v| v.rsplit(',').next());
     let host = forwarded
         .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
         .or(parts_authority)?;

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama) on tenant domains.
 
 pub mod csrf;
+pub mod meeting;
 pub mod password;
 pub mod static_files;
 
@@ -151,6 +152,7 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/conf/call/{code}", get(meeting::show))
         .route(
             "/password/create/{token}",
             get(password::show_form).post(password::submit),

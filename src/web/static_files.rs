@@ -8,11 +8,18 @@ use axum::{
 
 use crate::error::AppError;
 
-const FILES: &[(&str, &str, &str)] = &[(
-    "confab.css",
-    "text/css; charset=utf-8",
-    include_str!("../../static/confab.css"),
-)];
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "confab.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/confab.css"),
+    ),
+    (
+        "meeting.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/meeting.js"),
+    ),
+];
 
 /// `GET /static/<file>`.
 pub async fn serve(Path(file): Path<String>) -> Response {

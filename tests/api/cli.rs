@@ -94,6 +94,7 @@ async fn first_start_creates_the_demo_reseller() {
         database_url: format!("sqlite://{}/confab.db", fresh.path().display()),
         bootstrap_password: Some("demo-password-1".into()),
         data_dir: fresh.path().to_path_buf(),
+        media_udp: "127.0.0.1:0".parse().expect("media address"),
         ..confab::config::Config::default()
     };
     let state = confab::app::AppState::build(config).await.expect("build");

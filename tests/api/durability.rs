@@ -178,10 +178,14 @@ fn start_server(dir: &std::path::Path, http: u16, smtp: u16) -> Child {
         )
         .env("CONFAB_DATA_DIR", dir)
         .env("CONFAB_LISTEN", format!("127.0.0.1:{http}"))
+        // Any free port: the media server must not collide with other servers on the machine.
+        .env("CONFAB_MEDIA_UDP", "127.0.0.1:0")
         .env("CONFAB_SMTP_URL", format!("smtp://127.0.0.1:{smtp}"))
         .env("CONFAB_BOOTSTRAP_PASSWORD", "demo-password-1")
+        // Problems of the server (only warnings and errors) show in the test output.
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("start confab")
 }

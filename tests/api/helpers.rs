@@ -155,6 +155,7 @@ impl TestApp {
             database_url,
             listen: addr,
             smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+            media_udp: "127.0.0.1:0".parse().expect("media address"),
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod bad_input;
+mod bot;
+mod browser;
 mod calendar;
 mod cli;
 mod conference;
@@ -14,3 +16,4 @@ mod rooms;
 mod scope;
 mod seed;
 mod sessions;
+mod sfu;

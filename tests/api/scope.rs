@@ -453,3 +453,111 @@ async fn tokens_are_bound_to_their_reseller(app: TestApp) {
         (StatusCode::UNAUTHORIZED, Some("Invalid token"))
     );
 }
+
+on_each_backend!(accounts_of_higher_rank_are_out_of_reach);
+
+async fn accounts_of_higher_rank_are_out_of_reach(app: TestApp) {
+    let alpha = app.alpha.clone();
+    let api = alpha.api_host.as_str();
+    let ra = alpha.admin_token.as_str();
+    let me = app.ok(api, ra, "host/list", json!({})).await;
+    let admin_company = me["hosts"][0]["company_id"]
+        .as_i64()
+        .expect("admin company");
+    let ra_id = me["hosts"][0]["host_id"].as_i64().expect("admin id");
+    // A company admin inside the reseller's own admin company still cannot touch reseller admins.
+    let (_, ca) = app
+        .host(&alpha, admin_company, "ops@alpha.test", "COMPANY_ADMIN")
+        .await;
+    for (method, body) in [
+        ("host/get", json!({"host_id": ra_id})),
+        ("host/update", json!({"host_id": ra_id, "role": "HOST"})),
+        (
+            "host/update",
+            json!({"host_id": ra_id, "password": "Takeover123"}),
+        ),
+        ("host/delete", json!({"host_id": ra_id})),
+        ("host/reset_login_token", json!({"host_id": ra_id})),
+    ] {
+        let (status, body) = app.call(api, &ca, method, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}: {body}");
+    }
+    let listed = app.ok(api, &ca, "host/list", json!({})).await;
+    assert!(
+        listed["hosts"]
+            .as_array()
+            .expect("hosts")
+            .iter()
+            .all(|h| h["role"] != "RESELLER_ADMIN"),
+        "{listed}"
+    );
+
+    // The last reseller admin cannot demote itself.
+    let (status, body) = app
+        .call(
+            api,
+            ra,
+            "host/update",
+            json!({"host_id": ra_id, "role": "COMPANY_ADMIN"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("last_reseller_admin"))
+    );
+
+    // A password change ends the host's other sessions but not the one that made it.
+    let (h_id, first) = app
+        .host(&alpha, admin_company, "pw@alpha.test", "HOST")
+        .await;
+    let second = app.login(api, "pw@alpha.test", "HostPass123").await;
+    app.ok(
+        api,
+        &second,
+        "host/update",
+        json!({"host_id": h_id, "password": "Changed1234"}),
+    )
+    .await;
+    let (status, _) = app
+        .call(api, &first, "host/get", json!({"host_id": h_id}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.ok(api, &second, "host/get", json!({"host_id": h_id}))
+        .await;
+    app.login(api, "pw@alpha.test", "Changed1234").await;
+
+    // Demoted admins lose their API tokens.
+    let (ca_id, _) = app
+        .host(&alpha, admin_company, "ca2@alpha.test", "COMPANY_ADMIN")
+        .await;
+    let ca2 = app.login(api, "ca2@alpha.test", "HostPass123").await;
+    let token = app
+        .ok(api, &ca2, "api_token/create", json!({"name": "t"}))
+        .await["api_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    app.ok(
+        api,
+        ra,
+        "host/update",
+        json!({"host_id": ca_id, "role": "HOST"}),
+    )
+    .await;
+    let (status, _) = app
+        .call(api, &token, "host/get", json!({"host_id": ca_id}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Wrong HTTP method: a JSON answer like every other error.
+    let response = app
+        .client
+        .get(format!("http://{}/enterprise_api/company/list", app.addr))
+        .header("host", api)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "method_not_allowed");
+}

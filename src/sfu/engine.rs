@@ -1,0 +1,522 @@
+//! The SFU task: owns the UDP socket and every peer connection, and drives them sans-IO.
+
+use std::{
+    cmp::Reverse,
+    collections::{BinaryHeap, HashMap, HashSet},
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use rtc::{
+    peer_connection::{
+        event::{RTCPeerConnectionEvent, RTCTrackEvent},
+        message::RTCMessage,
+        sdp::RTCSessionDescription,
+        state::{RTCIceConnectionState, RTCPeerConnectionState},
+    },
+    sansio::Protocol,
+};
+use tokio::{net::UdpSocket, sync::mpsc};
+
+use super::{
+    CloseReason, Command, PeerId, SfuConfig, SfuError, SfuEvent, demux::Demux, peer, peer::Peer,
+    speaker::SpeakerTracker, stats::Collector,
+};
+
+/// A peer that has not connected by then is dropped.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(30);
+/// Room housekeeping period (dominant speaker, bitrate caps, reaping).
+const TICK: Duration = Duration::from_millis(500);
+
+/// Members of one room.
+#[derive(Default)]
+pub(super) struct Room {
+    pub peers: Vec<PeerId>,
+    pub speaker: SpeakerTracker,
+}
+
+/// Media work found while servicing one peer, done once its borrow ends.
+pub(super) enum Pending {
+    Rtp {
+        forwarded_id: String,
+        packet: rtc::rtp::Packet,
+    },
+    Feedback {
+        forwarded_id: String,
+        packets: Vec<Box<dyn rtc::rtcp::Packet>>,
+    },
+    NewTrack {
+        track_id: String,
+    },
+    Lost(CloseReason),
+}
+
+pub(super) struct Engine {
+    pub socket: UdpSocket,
+    pub advertised: SocketAddr,
+    pub config: SfuConfig,
+    pub peers: HashMap<PeerId, Peer>,
+    pub rooms: HashMap<String, Room>,
+    pub demux: Demux,
+    pub deadlines: BinaryHeap<Reverse<(Instant, PeerId)>>,
+    pub dirty: Vec<PeerId>,
+    pub stats: Collector,
+    /// Forwarded track id → (publisher, publisher's track id).
+    pub forwarded_index: HashMap<String, (PeerId, String)>,
+    pub next_track: u64,
+    pub batch_started: Option<Instant>,
+    pub batch_forwarded: u64,
+}
+
+/// Binds the socket and starts the engine on its own thread (media work stays off the HTTP
+/// runtime, and its CPU time can be measured); returns the advertised address.
+pub(super) async fn spawn(
+    config: SfuConfig,
+    inbox: mpsc::UnboundedReceiver<Command>,
+) -> anyhow::Result<SocketAddr> {
+    let std_socket = std::net::UdpSocket::bind(config.udp)?;
+    std_socket.set_nonblocking(true)?;
+    let bound = std_socket.local_addr()?;
+    let ip = match config.public_ip {
+        Some(ip) => ip,
+        None if bound.ip().is_unspecified() => {
+            anyhow::bail!(
+                "CONFAB_MEDIA_PUBLIC_IP must be set when CONFAB_MEDIA_UDP binds all interfaces"
+            )
+        }
+        None => bound.ip(),
+    };
+    let advertised = SocketAddr::new(ip, bound.port());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("confab-sfu".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let socket = match UdpSocket::from_std(std_socket) {
+                    Ok(socket) => socket,
+                    Err(err) => {
+                        tracing::error!(%err, "SFU socket unusable");
+                        return;
+                    }
+                };
+                let engine = Engine {
+                    socket,
+                    advertised,
+                    config,
+                    peers: HashMap::new(),
+                    rooms: HashMap::new(),
+                    demux: Demux::default(),
+                    deadlines: BinaryHeap::new(),
+                    dirty: Vec::new(),
+                    stats: Collector::default(),
+                    forwarded_index: HashMap::new(),
+                    next_track: 0,
+                    batch_started: None,
+                    batch_forwarded: 0,
+                };
+                engine.run(inbox).await;
+            });
+        })?;
+    tracing::info!(%bound, %advertised, "SFU listening");
+    Ok(advertised)
+}
+
+impl Engine {
+    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; 2048];
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let deadline = self
+                .deadlines
+                .peek()
+                .map(|Reverse((at, _))| *at)
+                .unwrap_or(next_tick)
+                .min(next_tick);
+            tokio::select! {
+                command = inbox.recv() => match command {
+                    Some(command) => self.command(command, Instant::now()),
+                    None => break,
+                },
+                received = self.socket.recv_from(&mut buf) => {
+                    let now = Instant::now();
+                    self.batch_started = Some(now);
+                    if let Ok((n, from)) = received {
+                        self.datagram(from, &buf[..n], now);
+                    }
+                    // Drain what else is queued before servicing, so bursts are handled together.
+                    for _ in 0..64 {
+                        match self.socket.try_recv_from(&mut buf) {
+                            Ok((n, from)) => self.datagram(from, &buf[..n], now),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    let now = Instant::now();
+                    self.timers(now);
+                    if now >= next_tick {
+                        self.tick(now);
+                        next_tick = now + TICK;
+                    }
+                }
+            }
+            self.service_dirty(Instant::now());
+        }
+    }
+
+    fn command(&mut self, command: Command, now: Instant) {
+        match command {
+            Command::Join {
+                room,
+                peer,
+                events,
+                reply,
+            } => {
+                let _ = reply.send(self.join(room, peer, events, now));
+            }
+            Command::Offer {
+                peer,
+                sdp,
+                sources,
+                reply,
+            } => {
+                let _ = reply.send(self.client_offer(peer, sdp, sources, now));
+            }
+            Command::Answer { peer, sdp, reply } => {
+                let _ = reply.send(self.client_answer(peer, sdp, now));
+            }
+            Command::Leave { peer } => self.remove_peer(peer, None, now),
+            Command::ForceMute { peer, muted } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.forced_audio_mute = muted;
+                }
+            }
+            Command::EndRoom { room } => {
+                let members = self
+                    .rooms
+                    .get(&room)
+                    .map(|r| r.peers.clone())
+                    .unwrap_or_default();
+                for peer in members {
+                    self.remove_peer(peer, None, now);
+                }
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.stats.snapshot(self.peers.len(), self.rooms.len()));
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        room: String,
+        id: PeerId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        now: Instant,
+    ) -> Result<(), SfuError> {
+        if self.peers.contains_key(&id) {
+            return Err(SfuError::DuplicatePeer);
+        }
+        let ufrag = format!("cf{id:x}{}", &crate::auth::token::random_secret()[..8])
+            .replace(['-', '_'], "x");
+        let pwd = crate::auth::token::random_secret().replace(['-', '_'], "x");
+        let pc = peer::new_connection(now, &ufrag, &pwd, self.advertised)
+            .map_err(|e| SfuError::BadDescription(e.to_string()))?;
+        self.demux.add_peer(&ufrag, id);
+        self.rooms.entry(room.clone()).or_default().peers.push(id);
+        self.peers.insert(
+            id,
+            Peer {
+                id,
+                room,
+                pc,
+                events,
+                ufrag,
+                published: HashMap::new(),
+                declared_sources: HashMap::new(),
+                subscriptions: HashMap::new(),
+                awaiting_answer: false,
+                needs_offer: false,
+                negotiated: false,
+                connected: false,
+                forced_audio_mute: false,
+                joined_at: now,
+                next_timeout: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn client_offer(
+        &mut self,
+        id: PeerId,
+        sdp: String,
+        sources: HashMap<String, super::TrackSource>,
+        now: Instant,
+    ) -> Result<String, SfuError> {
+        let peer = self.peers.get_mut(&id).ok_or(SfuError::UnknownPeer)?;
+        let bad = |e: rtc::shared::error::Error| SfuError::BadDescription(e.to_string());
+        let offer = RTCSessionDescription::offer(sdp).map_err(bad)?;
+        if peer.awaiting_answer {
+            // Both sides offered at once: the server yields, and offers again afterwards.
+            let rollback = RTCSessionDescription::rollback(None).map_err(bad)?;
+            peer.pc.set_local_description(now, rollback).map_err(bad)?;
+            peer.awaiting_answer = false;
+            for sub in peer.subscriptions.values_mut().filter(|s| !s.ready) {
+                sub.offered = false;
+                peer.needs_offer = true;
+            }
+        }
+        peer.declared_sources.extend(sources);
+        peer.pc.set_remote_description(now, offer).map_err(bad)?;
+        let answer = peer.pc.create_answer(None).map_err(bad)?;
+        peer.pc.set_local_description(now, answer).map_err(bad)?;
+        let sdp = peer
+            .pc
+            .local_description()
+            .map(|d| d.sdp)
+            .ok_or_else(|| SfuError::BadDescription("no local description".into()))?;
+        let first = !peer.negotiated;
+        peer.negotiated = true;
+        self.dirty.push(id);
+        if first {
+            self.subscribe_to_room(id, now);
+        }
+        Ok(sdp)
+    }
+
+    fn client_answer(&mut self, id: PeerId, sdp: String, now: Instant) -> Result<(), SfuError> {
+        let peer = self.peers.get_mut(&id).ok_or(SfuError::UnknownPeer)?;
+        if !peer.awaiting_answer {
+            return Err(SfuError::BadDescription(
+                "no offer is waiting for an answer".into(),
+            ));
+        }
+        let answer = RTCSessionDescription::answer(sdp)
+            .map_err(|e| SfuError::BadDescription(e.to_string()))?;
+        peer.pc
+            .set_remote_description(now, answer)
+            .map_err(|e| SfuError::BadDescription(e.to_string()))?;
+        peer.awaiting_answer = false;
+        self.dirty.push(id);
+        self.activate_offered(id, now);
+        Ok(())
+    }
+
+    fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+        self.stats.totals.datagrams_in += 1;
+        let Some(id) = self.demux.route(from, data) else {
+            self.stats.totals.dropped_unrouted += 1;
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let _ = peer
+            .pc
+            .handle_read(peer::inbound(now, self.advertised, from, data));
+        self.dirty.push(id);
+    }
+
+    fn timers(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            if peer.next_timeout != Some(at) {
+                continue; // superseded entry
+            }
+            peer.next_timeout = None;
+            if peer.pc.handle_timeout(now).is_err() {
+                tracing::debug!(peer = id, "peer connection timer failed");
+            }
+            self.dirty.push(id);
+        }
+    }
+
+    /// Services every peer touched since the last pass, until nothing more happens.
+    pub(super) fn service_dirty(&mut self, now: Instant) {
+        let mut rounds = 0;
+        while !self.dirty.is_empty() && rounds < 8 {
+            rounds += 1;
+            let batch: HashSet<PeerId> = self.dirty.drain(..).collect();
+            for id in batch {
+                self.service(id, now);
+            }
+            self.negotiate_pending(now);
+        }
+        if let Some(started) = self.batch_started.take() {
+            let elapsed = started.elapsed();
+            for _ in 0..self.batch_forwarded.min(64) {
+                self.stats.latency(elapsed);
+            }
+            self.batch_forwarded = 0;
+        }
+    }
+
+    fn service(&mut self, id: PeerId, now: Instant) {
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        let mut pending = Vec::new();
+        loop {
+            let mut progressed = false;
+            while let Some(event) = peer.pc.poll_event() {
+                progressed = true;
+                self.on_event(&mut peer, event, &mut pending);
+            }
+            while let Some(message) = peer.pc.poll_read() {
+                progressed = true;
+                match message.message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        self.on_rtp(&mut peer, &track_id, packet, &mut pending)
+                    }
+                    RTCMessage::RtcpPacket(track_id, packets) => pending.push(Pending::Feedback {
+                        forwarded_id: track_id,
+                        packets,
+                    }),
+                    _ => {}
+                }
+            }
+            while let Some(out) = peer.pc.poll_write() {
+                progressed = true;
+                let to = out.transport.peer_addr;
+                // The connection only writes to addresses it accepted: bind them for routing.
+                if self.demux.route(to, &[]) != Some(id) {
+                    self.demux.bind_addr(to, id);
+                }
+                let _ = self.socket.try_send_to(&out.message, to);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let next = peer.pc.poll_timeout();
+        if next != peer.next_timeout
+            && let Some(at) = next
+        {
+            self.deadlines.push(Reverse((at, id)));
+        }
+        peer.next_timeout = next;
+        self.peers.insert(id, peer);
+        for work in pending {
+            match work {
+                Pending::Rtp {
+                    forwarded_id,
+                    packet,
+                } => self.forward(id, &forwarded_id, packet, now),
+                Pending::Feedback {
+                    forwarded_id,
+                    packets,
+                } => self.feedback(id, &forwarded_id, packets, now),
+                Pending::NewTrack { track_id } => self.track_published(id, &track_id, now),
+                Pending::Lost(reason) => self.remove_peer(id, Some(reason), now),
+            }
+        }
+    }
+
+    fn on_event(
+        &mut self,
+        peer: &mut Peer,
+        event: RTCPeerConnectionEvent,
+        pending: &mut Vec<Pending>,
+    ) {
+        match event {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
+                RTCPeerConnectionState::Connected => peer.connected = true,
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                    pending.push(Pending::Lost(CloseReason::ConnectionLost))
+                }
+                _ => {}
+            },
+            RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                RTCIceConnectionState::Failed,
+            ) => pending.push(Pending::Lost(CloseReason::ConnectionLost)),
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init))
+                if !peer.published.contains_key(&init.track_id) =>
+            {
+                let track_id = self.open_published(peer, init);
+                pending.push(Pending::NewTrack { track_id });
+            }
+            _ => {}
+        }
+    }
+
+    /// Every half second: dominant speakers, bitrate caps, reaping peers that never connected.
+    fn tick(&mut self, now: Instant) {
+        let mut announcements = Vec::new();
+        for (name, room) in &mut self.rooms {
+            if let Some(speaker) = room.speaker.evaluate() {
+                announcements.push((name.clone(), speaker));
+            }
+        }
+        for (room, speaker) in announcements {
+            self.broadcast(&room, SfuEvent::DominantSpeaker(speaker));
+        }
+        self.send_bitrate_caps(now);
+        let stale: Vec<PeerId> = self
+            .peers
+            .values()
+            .filter(|p| !p.connected && now.duration_since(p.joined_at) > CONNECT_DEADLINE)
+            .map(|p| p.id)
+            .collect();
+        for id in stale {
+            self.remove_peer(id, Some(CloseReason::NeverConnected), now);
+        }
+    }
+
+    pub(super) fn broadcast(&self, room: &str, event: SfuEvent) {
+        let Some(room) = self.rooms.get(room) else {
+            return;
+        };
+        for id in &room.peers {
+            if let Some(peer) = self.peers.get(id) {
+                let _ = peer.events.send(event.clone());
+            }
+        }
+    }
+
+    /// Removes a peer and everything forwarded from it; tells it why when it did not ask.
+    pub(super) fn remove_peer(&mut self, id: PeerId, reason: Option<CloseReason>, now: Instant) {
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        if let Some(reason) = reason {
+            let _ = peer.events.send(SfuEvent::Closed(reason));
+        }
+        let _ = peer.pc.close();
+        while let Some(out) = peer.pc.poll_write() {
+            let _ = self
+                .socket
+                .try_send_to(&out.message, out.transport.peer_addr);
+        }
+        self.demux.remove_peer(&peer.ufrag, id);
+        let forwarded: Vec<String> = peer
+            .published
+            .values()
+            .map(|p| p.forwarded_id.clone())
+            .collect();
+        for forwarded_id in &forwarded {
+            self.forwarded_index.remove(forwarded_id);
+        }
+        let room_empty = match self.rooms.get_mut(&peer.room) {
+            Some(room) => {
+                room.peers.retain(|p| *p != id);
+                room.speaker.forget(id);
+                room.peers.is_empty()
+            }
+            None => true,
+        };
+        if room_empty {
+            self.rooms.remove(&peer.room);
+        } else {
+            self.unsubscribe_all(&peer.room, id, &forwarded, now);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The JSON messages of the signalling WebSocket (documented in docs/signalling.md).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sfu::TrackSource;
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Enter the room. Guests give a name (and the room's PIN when it has one); moderators also
+    /// give the host's moderator PIN.
+    Join {
+        name: String,
+        #[serde(default)]
+        pin: Option<String>,
+        #[serde(default)]
+        moderator_pin: Option<String>,
+    },
+    /// An SDP offer from the client (first connection, or when it adds/removes its own tracks).
+    /// `sources` maps the offered track ids to `microphone`, `camera` or `screen`.
+    Offer {
+        sdp: String,
+        #[serde(default)]
+        sources: HashMap<String, TrackSource>,
+    },
+    /// The client's answer to a server offer.
+    Answer { sdp: String },
+    /// Trickled ICE candidates are accepted and ignored: the server is ICE-lite and learns the
+    /// client's addresses from its connectivity checks.
+    Candidate {
+        #[serde(default)]
+        candidate: serde_json::Value,
+    },
+    /// Text chat to everyone in the room.
+    Chat { text: String },
+    /// The client's own microphone/camera/screen state, relayed to the others.
+    MediaState {
+        #[serde(default)]
+        audio_muted: Option<bool>,
+        #[serde(default)]
+        video_muted: Option<bool>,
+        #[serde(default)]
+        screen_sharing: Option<bool>,
+    },
+    /// Raise or lower a hand.
+    RaiseHand { raised: bool },
+    /// Moderator: mute someone's microphone.
+    MuteParticipant { participant_id: String },
+    /// Moderator: remove someone from the meeting.
+    RemoveParticipant { participant_id: String },
+    /// Moderator: end the meeting for everyone.
+    EndMeeting {},
+    /// Leave the meeting.
+    Leave {},
+    /// Keep-alive; answered with `pong`.
+    Ping {},
+}
+
+/// A participant as others see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipantView {
+    pub participant_id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub screen_sharing: bool,
+    pub hand_raised: bool,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Joined {
+        participant_id: String,
+        role: &'static str,
+        participants: Vec<ParticipantView>,
+        room: RoomView,
+    },
+    Answer {
+        sdp: String,
+    },
+    Offer {
+        sdp: String,
+    },
+    ParticipantJoined {
+        participant: ParticipantView,
+    },
+    ParticipantUpdated {
+        participant: ParticipantView,
+    },
+    ParticipantLeft {
+        participant_id: String,
+        reason: &'static str,
+    },
+    Track {
+        participant_id: String,
+        stream_id: String,
+        track_id: String,
+        kind: String,
+        source: TrackSource,
+    },
+    TrackRemoved {
+        participant_id: String,
+        track_id: String,
+    },
+    DominantSpeaker {
+        participant_id: String,
+    },
+    Chat {
+        participant_id: String,
+        name: String,
+        text: String,
+        sent_at: String,
+    },
+    MutedByModerator {},
+    Removed {
+        reason: &'static str,
+    },
+    Ended {},
+    Error {
+        code: &'static str,
+        message: String,
+    },
+    Pong {},
+}
+
+/// The room a participant joined.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomView {
+    pub access_code: String,
+    pub host_name: String,
+}
+
+impl ServerMessage {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Wire id of a participant (also the `msid` stream id of its tracks).
+pub fn wire_id(peer: crate::sfu::PeerId) -> String {
+    format!("p{peer}")
+}
+
+/// Parses a wire id back.
+pub fn parse_wire_id(id: &str) -> Option<crate::sfu::PeerId> {
+    id.strip_prefix('p')?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_parse_and_reject_unknown_shapes() {
+        let join: ClientMessage =
+            serde_json::from_str(r#"{"type":"join","name":"Ann","pin":"1234"}"#).unwrap();
+        assert!(matches!(join, ClientMessage::Join { ref name, .. } if name == "Ann"));
+        let offer: ClientMessage =
+            serde_json::from_str(r#"{"type":"offer","sdp":"v=0","sources":{"abc":"screen"}}"#)
+                .unwrap();
+        assert!(
+            matches!(offer, ClientMessage::Offer { ref sources, .. } if sources["abc"] == TrackSource::Screen)
+        );
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"join"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"chat","text":"x","extra":1}"#)
+                .is_err()
+        );
+        assert_eq!(parse_wire_id(&wire_id(42)), Some(42));
+        assert_eq!(parse_wire_id("x42"), None);
+    }
+}

@@ -1,0 +1,459 @@
+//! One participant's signalling connection: join, SDP relay with the SFU, room events, chat and
+//! moderator commands.
+
+use std::{net::IpAddr, time::Duration};
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use subtle::ConstantTimeEq;
+use tokio::sync::mpsc;
+
+use super::{
+    Media, RoomAccess,
+    hub::Outbound,
+    messages::{ClientMessage, ParticipantView, RoomView, ServerMessage, parse_wire_id, wire_id},
+};
+use crate::{
+    api::fields::timestamp,
+    sfu::{CloseReason, PeerId, SfuEvent},
+    store,
+    tenancy::names,
+};
+
+/// Time allowed between opening the socket and sending `join`.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest chat message, in characters.
+const MAX_CHAT_CHARS: usize = 2000;
+
+/// Whether the session goes on after a message.
+enum Flow {
+    Continue,
+    Leave(&'static str),
+}
+
+struct Joined {
+    peer: PeerId,
+    moderator: bool,
+    name: String,
+}
+
+fn secret_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    match serde_json::to_string(message) {
+        Ok(text) => socket
+            .send(Message::Text(Utf8Bytes::from(text)))
+            .await
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Runs a connection until the participant leaves or is disconnected.
+pub async fn run(
+    mut socket: WebSocket,
+    media: std::sync::Arc<Media>,
+    access: RoomAccess,
+    client: IpAddr,
+) {
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outbound>();
+    let (sfu_tx, mut sfu_rx) = mpsc::unbounded_channel::<SfuEvent>();
+    let joined = match tokio::time::timeout(
+        JOIN_TIMEOUT,
+        wait_for_join(&mut socket, &media, &access, client, out_tx, sfu_tx),
+    )
+    .await
+    {
+        Ok(Some(joined)) => joined,
+        Ok(None) => return,
+        Err(_) => {
+            send(
+                &mut socket,
+                &ServerMessage::error("join_timeout", "Send `join` within 30 seconds"),
+            )
+            .await;
+            return;
+        }
+    };
+    let reason = loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => match handle(&mut socket, &media, &access, &joined, text.as_str()).await {
+                    Flow::Continue => {}
+                    Flow::Leave(reason) => break reason,
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "left",
+                Some(Ok(_)) => {}
+            },
+            Some(order) = out_rx.recv() => match order {
+                Outbound::Send(message) => {
+                    if !send(&mut socket, &message).await {
+                        break "left";
+                    }
+                }
+                Outbound::Close(message) => {
+                    send(&mut socket, &message).await;
+                    break match message {
+                        ServerMessage::Ended {} => "ended",
+                        _ => "removed",
+                    };
+                }
+            },
+            Some(event) = sfu_rx.recv() => {
+                let message = match event {
+                    SfuEvent::Offer(sdp) => ServerMessage::Offer { sdp },
+                    SfuEvent::TrackAdded(t) => ServerMessage::Track {
+                        participant_id: wire_id(t.publisher),
+                        stream_id: t.stream_id,
+                        track_id: t.track_id,
+                        kind: t.kind,
+                        source: t.source,
+                    },
+                    SfuEvent::TrackRemoved { publisher, track_id } => {
+                        ServerMessage::TrackRemoved { participant_id: wire_id(publisher), track_id }
+                    }
+                    SfuEvent::DominantSpeaker(peer) => ServerMessage::DominantSpeaker { participant_id: wire_id(peer) },
+                    SfuEvent::Closed(reason) => {
+                        let why = match reason {
+                            CloseReason::ConnectionLost => "The media connection was lost",
+                            CloseReason::NeverConnected => "The media connection could not be established",
+                        };
+                        send(&mut socket, &ServerMessage::error("media_lost", why)).await;
+                        break "connection_lost";
+                    }
+                };
+                if !send(&mut socket, &message).await {
+                    break "left";
+                }
+            }
+        }
+    };
+    media.sfu.leave(joined.peer);
+    media.hub.leave(&access.room_key, joined.peer, reason).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Reads messages until a valid `join`; answers errors for anything else.
+async fn wait_for_join(
+    socket: &mut WebSocket,
+    media: &Media,
+    access: &RoomAccess,
+    client: IpAddr,
+    out_tx: mpsc::UnboundedSender<Outbound>,
+    sfu_tx: mpsc::UnboundedSender<SfuEvent>,
+) -> Option<Joined> {
+    loop {
+        let text = match socket.recv().await? {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        };
+        let (name, pin, moderator_pin) = match serde_json::from_str::<ClientMessage>(text.as_str())
+        {
+            Ok(ClientMessage::Join {
+                name,
+                pin,
+                moderator_pin,
+            }) => (name, pin, moderator_pin),
+            Ok(ClientMessage::Ping {}) => {
+                send(socket, &ServerMessage::Pong {}).await;
+                continue;
+            }
+            Ok(_) => {
+                send(
+                    socket,
+                    &ServerMessage::error("not_joined", "Send `join` first"),
+                )
+                .await;
+                continue;
+            }
+            Err(err) => {
+                send(
+                    socket,
+                    &ServerMessage::error("bad_message", format!("Invalid message: {err}")),
+                )
+                .await;
+                continue;
+            }
+        };
+        let name = match names::display_name("name", &name) {
+            Ok(name) if name.chars().count() <= 100 => name,
+            _ => {
+                send(
+                    socket,
+                    &ServerMessage::error(
+                        "invalid_name",
+                        "name: 1 to 100 characters, no control characters",
+                    ),
+                )
+                .await;
+                continue;
+            }
+        };
+        if let Some(required) = &access.security_pin
+            && !pin.as_deref().is_some_and(|p| secret_eq(p, required))
+        {
+            let _ = media.attempts.check_key(&client);
+            send(
+                socket,
+                &ServerMessage::error("invalid_pin", "This meeting needs its PIN"),
+            )
+            .await;
+            return None;
+        }
+        let moderator = match moderator_pin.as_deref() {
+            None | Some("") => false,
+            Some(given) if secret_eq(given, &access.moderator_pin) => true,
+            Some(_) => {
+                let _ = media.attempts.check_key(&client);
+                send(
+                    socket,
+                    &ServerMessage::error("invalid_moderator_pin", "The moderator PIN is wrong"),
+                )
+                .await;
+                return None;
+            }
+        };
+        let peer = media.next_peer();
+        let role = if moderator { "moderator" } else { "guest" };
+        let view = ParticipantView {
+            participant_id: wire_id(peer),
+            name: name.clone(),
+            role,
+            audio_muted: false,
+            video_muted: false,
+            screen_sharing: false,
+            hand_raised: false,
+        };
+        if let Err(err) = media.sfu.join(&access.room_key, peer, sfu_tx).await {
+            send(
+                socket,
+                &ServerMessage::error("media_unavailable", err.to_string()),
+            )
+            .await;
+            return None;
+        }
+        let others = match media
+            .hub
+            .join(
+                &access.room_key,
+                &access.record,
+                peer,
+                view,
+                moderator,
+                out_tx,
+            )
+            .await
+        {
+            Ok(others) => others,
+            Err(err) => {
+                tracing::error!(%err, "cannot record join");
+                media.sfu.leave(peer);
+                send(
+                    socket,
+                    &ServerMessage::error("internal_error", "Internal server error"),
+                )
+                .await;
+                return None;
+            }
+        };
+        let joined = ServerMessage::Joined {
+            participant_id: wire_id(peer),
+            role,
+            participants: others,
+            room: RoomView {
+                access_code: access.record.access_code.clone(),
+                host_name: access.host_name.clone(),
+            },
+        };
+        if !send(socket, &joined).await {
+            media.sfu.leave(peer);
+            media.hub.leave(&access.room_key, peer, "left").await;
+            return None;
+        }
+        return Some(Joined {
+            peer,
+            moderator,
+            name,
+        });
+    }
+}
+
+/// Handles one message of a joined participant.
+async fn handle(
+    socket: &mut WebSocket,
+    media: &Media,
+    access: &RoomAccess,
+    me: &Joined,
+    text: &str,
+) -> Flow {
+    let message = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(message) => message,
+        Err(err) => {
+            send(
+                socket,
+                &ServerMessage::error("bad_message", format!("Invalid message: {err}")),
+            )
+            .await;
+            return Flow::Continue;
+        }
+    };
+    let room = access.room_key.as_str();
+    match message {
+        ClientMessage::Join { .. } => {
+            send(
+                socket,
+                &ServerMessage::error("already_joined", "Already in the meeting"),
+            )
+            .await;
+        }
+        ClientMessage::Offer { sdp, sources } => match media.sfu.offer(me.peer, sdp, sources).await
+        {
+            Ok(sdp) => {
+                send(socket, &ServerMessage::Answer { sdp }).await;
+            }
+            Err(err) => {
+                send(socket, &ServerMessage::error("bad_offer", err.to_string())).await;
+            }
+        },
+        ClientMessage::Answer { sdp } => {
+            if let Err(err) = media.sfu.answer(me.peer, sdp).await {
+                send(socket, &ServerMessage::error("bad_answer", err.to_string())).await;
+            }
+        }
+        ClientMessage::Candidate { .. } => {}
+        ClientMessage::Chat { text } => {
+            let text = text.trim().to_string();
+            if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+                send(
+                    socket,
+                    &ServerMessage::error(
+                        "invalid_chat",
+                        format!("text: 1 to {MAX_CHAT_CHARS} characters"),
+                    ),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            let message = ServerMessage::Chat {
+                participant_id: wire_id(me.peer),
+                name: me.name.clone(),
+                text,
+                sent_at: timestamp(store::now()),
+            };
+            media.hub.broadcast(room, message, None).await;
+        }
+        ClientMessage::MediaState {
+            audio_muted,
+            video_muted,
+            screen_sharing,
+        } => {
+            if audio_muted == Some(false) {
+                media.sfu.force_mute(me.peer, false);
+            }
+            media
+                .hub
+                .update(room, me.peer, |v| {
+                    v.audio_muted = audio_muted.unwrap_or(v.audio_muted);
+                    v.video_muted = video_muted.unwrap_or(v.video_muted);
+                    v.screen_sharing = screen_sharing.unwrap_or(v.screen_sharing);
+                })
+                .await;
+        }
+        ClientMessage::RaiseHand { raised } => {
+            media
+                .hub
+                .update(room, me.peer, |v| v.hand_raised = raised)
+                .await;
+        }
+        ClientMessage::MuteParticipant { participant_id } => {
+            let Some(target) = moderated_target(socket, media, room, me, &participant_id).await
+            else {
+                return Flow::Continue;
+            };
+            media.sfu.force_mute(target, true);
+            media
+                .hub
+                .tell(
+                    room,
+                    target,
+                    Outbound::Send(ServerMessage::MutedByModerator {}),
+                )
+                .await;
+            media
+                .hub
+                .update(room, target, |v| v.audio_muted = true)
+                .await;
+        }
+        ClientMessage::RemoveParticipant { participant_id } => {
+            let Some(target) = moderated_target(socket, media, room, me, &participant_id).await
+            else {
+                return Flow::Continue;
+            };
+            media.sfu.kick(target);
+            media
+                .hub
+                .tell(
+                    room,
+                    target,
+                    Outbound::Close(ServerMessage::Removed {
+                        reason: "removed_by_moderator",
+                    }),
+                )
+                .await;
+        }
+        ClientMessage::EndMeeting {} => {
+            if !me.moderator {
+                send(
+                    socket,
+                    &ServerMessage::error("forbidden", "Only moderators may end the meeting"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            media.hub.end(room).await;
+            media.sfu.end_room(room);
+        }
+        ClientMessage::Leave {} => return Flow::Leave("left"),
+        ClientMessage::Ping {} => {
+            send(socket, &ServerMessage::Pong {}).await;
+        }
+    }
+    Flow::Continue
+}
+
+/// The participant a moderator command is about, after checking the caller may give it.
+async fn moderated_target(
+    socket: &mut WebSocket,
+    media: &Media,
+    room: &str,
+    me: &Joined,
+    participant_id: &str,
+) -> Option<PeerId> {
+    if !me.moderator {
+        send(
+            socket,
+            &ServerMessage::error("forbidden", "Only moderators may do that"),
+        )
+        .await;
+        return None;
+    }
+    let target = parse_wire_id(participant_id);
+    let present = match target {
+        Some(peer) => media.hub.contains(room, peer).await,
+        None => false,
+    };
+    if !present {
+        send(
+            socket,
+            &ServerMessage::error(
+                "unknown_participant",
+                format!("No participant {participant_id} here"),
+            ),
+        )
+        .await;
+        return None;
+    }
+    target
+}

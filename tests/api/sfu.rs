@@ -1,0 +1,313 @@
+//! The SFU with real WebRTC peers: media flows both ways through one UDP port, sessions and
+//! occupants are recorded, signalling is robust and moderation works.
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::Row;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{
+    bot::{Bot, connect_ws, next_json},
+    helpers::TestApp,
+    on_each_backend,
+};
+
+const ROOM: &str = "1234567";
+const MODERATOR_PIN: &str = "9876543";
+
+/// A company `joe` with a host whose personal room is [`ROOM`].
+async fn room(app: &TestApp) -> String {
+    let r = app.alpha.clone();
+    let company = app.company(&r, "joe").await;
+    app.ok(
+        &r.api_host,
+        &r.admin_token,
+        "host/create",
+        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "moderator_pin": MODERATOR_PIN, "no_welcome_email": true}),
+    )
+    .await;
+    "joe.alpha.test".to_string()
+}
+
+on_each_backend!(two_peers_exchange_audio_and_video);
+
+async fn two_peers_exchange_audio_and_video(app: TestApp) {
+    let host = room(&app).await;
+    let mut alice = Bot::join(app.addr, &host, ROOM, "Alice", Some(MODERATOR_PIN), true).await;
+    assert_eq!(alice.role, "moderator");
+    let mut bob = Bot::join(app.addr, &host, ROOM, "Bob", None, true).await;
+    assert_eq!(bob.role, "guest");
+    assert_eq!(
+        bob.joined["participants"][0]["name"], "Alice",
+        "{}",
+        bob.joined
+    );
+    let joined = alice
+        .wait_event("participant_joined", Duration::from_secs(5))
+        .await
+        .expect("alice hears bob");
+    assert_eq!(joined["participant"]["name"], "Bob");
+
+    // Each receives the other's audio and video, and the video starts with a decodable keyframe.
+    for (who, bot) in [("alice", &alice), ("bob", &bob)] {
+        let ok = bot
+            .wait_until(Duration::from_secs(15), |tracks| {
+                tracks.len() == 2
+                    && tracks.values().all(|t| t.packets >= 20)
+                    && tracks
+                        .values()
+                        .any(|t| t.kind == "video" && t.vp8_keyframes >= 1)
+            })
+            .await;
+        assert!(ok, "{who} received {:?}", bot.received());
+    }
+    // Tracks are announced with their publisher and source.
+    let announced = bob
+        .wait_event("track", Duration::from_secs(1))
+        .await
+        .expect("track announcement");
+    assert_eq!(announced["participant_id"], alice.participant_id.as_str());
+    assert!(
+        ["camera", "microphone"].contains(&announced["source"].as_str().unwrap_or_default()),
+        "{announced}"
+    );
+    let alice_stream = alice.participant_id.to_string();
+    assert!(
+        bob.received().values().all(|t| t.stream_id == alice_stream),
+        "{:?}",
+        bob.received()
+    );
+
+    let stats = app
+        .state
+        .media
+        .as_ref()
+        .expect("media")
+        .sfu
+        .stats()
+        .await
+        .expect("stats");
+    assert!(stats.forwarded_packets > 100, "{stats:?}");
+    assert_eq!(stats.rooms, 1);
+
+    // Bob leaves; Alice is told; the room empties when Alice leaves too.
+    bob.send(json!({"type": "leave"}));
+    let left = alice
+        .wait_event("participant_left", Duration::from_secs(5))
+        .await
+        .expect("alice hears bob leave");
+    assert_eq!(left["participant_id"], bob.participant_id.as_str());
+    alice.send(json!({"type": "leave"}));
+    let media = app.state.media.as_ref().expect("media");
+    for _ in 0..50 {
+        if media.sfu.stats().await.expect("stats").rooms == 0
+            && media.hub.occupancy(&format!("{}:{ROOM}", 1)).await == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        media.sfu.stats().await.expect("stats").peers,
+        0,
+        "the room's memory is freed"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let session = sqlx::query("SELECT id, ended_at, access_code FROM meeting_sessions")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .expect("sessions");
+    assert_eq!(session.len(), 1);
+    assert!(
+        session[0]
+            .try_get::<Option<i64>, _>("ended_at")
+            .expect("ended")
+            .is_some()
+    );
+    assert_eq!(
+        session[0]
+            .try_get::<String, _>("access_code")
+            .expect("code"),
+        ROOM
+    );
+    let occupants =
+        sqlx::query("SELECT name, role, joined_at, left_at FROM meeting_participants ORDER BY id")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("occupants");
+    let rows: Vec<(String, String, bool)> = occupants
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("name").expect("name"),
+                r.try_get("role").expect("role"),
+                r.try_get::<Option<i64>, _>("left_at")
+                    .expect("left")
+                    .is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("Alice".into(), "moderator".into(), true),
+            ("Bob".into(), "guest".into(), true)
+        ]
+    );
+}
+
+on_each_backend!(signalling_refuses_bad_input_and_enforces_moderation);
+
+async fn signalling_refuses_bad_input_and_enforces_moderation(app: TestApp) {
+    let host = room(&app).await;
+    // Unknown rooms and foreign domains are not upgraded.
+    let response = app.page(&host, "/conf/call/7654321/ws").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app
+        .page("reseller-admin.beta.test", &format!("/conf/call/{ROOM}/ws"))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // Malformed messages get an error and the socket stays usable.
+    let mut ws = connect_ws(app.addr, &host, ROOM).await;
+    for bad in [
+        "not json",
+        r#"{"type":"explode"}"#,
+        r#"{"type":"chat","text":"before join"}"#,
+        r#"{"type":"join","name":""}"#,
+    ] {
+        ws.send(Message::Text(bad.into())).await.expect("send");
+        let answer = next_json(&mut ws).await;
+        assert_eq!(answer["type"], "error", "{bad}: {answer}");
+    }
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Mallory", "moderator_pin": "0000"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("send");
+    let answer = next_json(&mut ws).await;
+    assert_eq!(answer["code"], "invalid_moderator_pin");
+
+    let mut moderator = Bot::join(app.addr, &host, ROOM, "Mo", Some(MODERATOR_PIN), false).await;
+    let mut guest = Bot::join(app.addr, &host, ROOM, "Gus", None, true).await;
+    let mut other = Bot::join(app.addr, &host, ROOM, "Olga", None, false).await;
+
+    // Chat reaches everyone with the sender's name.
+    guest.send(json!({"type": "chat", "text": "hello all"}));
+    let chat = moderator
+        .wait_event("chat", Duration::from_secs(5))
+        .await
+        .expect("chat");
+    assert_eq!(
+        (chat["name"].as_str(), chat["text"].as_str()),
+        (Some("Gus"), Some("hello all"))
+    );
+    guest.send(json!({"type": "chat", "text": "x".repeat(2001)}));
+    let error = guest
+        .wait_event("error", Duration::from_secs(5))
+        .await
+        .expect("too long");
+    assert_eq!(error["code"], "invalid_chat");
+
+    // Guests may not moderate.
+    guest.send(json!({"type": "remove_participant", "participant_id": other.participant_id}));
+    let refused = guest
+        .wait_event("error", Duration::from_secs(5))
+        .await
+        .expect("refused");
+    assert_eq!(refused["code"], "forbidden");
+    guest.send(json!({"type": "end_meeting"}));
+    assert_eq!(
+        guest
+            .wait_event("error", Duration::from_secs(5))
+            .await
+            .expect("refused")["code"],
+        "forbidden"
+    );
+
+    // The moderator mutes the guest, then removes Olga, then ends the meeting.
+    moderator.send(json!({"type": "mute_participant", "participant_id": guest.participant_id}));
+    guest
+        .wait_event("muted_by_moderator", Duration::from_secs(5))
+        .await
+        .expect("muted");
+    moderator.send(json!({"type": "remove_participant", "participant_id": other.participant_id}));
+    let removed = other
+        .wait_event("removed", Duration::from_secs(5))
+        .await
+        .expect("removed");
+    assert_eq!(removed["reason"], "removed_by_moderator");
+    let left = moderator
+        .wait_event("participant_left", Duration::from_secs(5))
+        .await
+        .expect("left");
+    assert_eq!(left["participant_id"], other.participant_id.as_str());
+    moderator.send(json!({"type": "remove_participant", "participant_id": "p999999"}));
+    assert_eq!(
+        moderator
+            .wait_event("error", Duration::from_secs(5))
+            .await
+            .expect("unknown")["code"],
+        "unknown_participant"
+    );
+    moderator.send(json!({"type": "end_meeting"}));
+    guest
+        .wait_event("ended", Duration::from_secs(5))
+        .await
+        .expect("guest sees the end");
+    moderator
+        .wait_event("ended", Duration::from_secs(5))
+        .await
+        .expect("moderator sees the end");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let open: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM meeting_sessions WHERE ended_at IS NULL")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
+    assert_eq!(open, 0, "ending the meeting closes the session");
+}
+
+on_each_backend!(a_peer_that_vanishes_is_removed);
+
+async fn a_peer_that_vanishes_is_removed(app: TestApp) {
+    let host = room(&app).await;
+    let mut stays = Bot::join(app.addr, &host, ROOM, "Stays", None, true).await;
+    let mut goes = Bot::join_vanishable(app.addr, &host, ROOM, "Goes").await;
+    assert!(
+        stays
+            .wait_until(Duration::from_secs(15), |t| t
+                .values()
+                .any(|t| t.packets > 10))
+            .await,
+        "media flows before the network drops"
+    );
+    let started = std::time::Instant::now();
+    goes.vanish_media();
+    // Its signalling socket is still open: only the media path tells the server it is gone.
+    let left = stays
+        .wait_event("participant_left", Duration::from_secs(30))
+        .await
+        .expect("the vanished peer is removed");
+    assert_eq!(left["participant_id"], goes.participant_id.as_str());
+    assert_eq!(left["reason"], "connection_lost");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let error = goes
+        .wait_event("error", Duration::from_secs(5))
+        .await
+        .expect("told why");
+    assert_eq!(error["code"], "media_lost");
+    stays.close().await;
+}

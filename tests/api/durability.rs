@@ -167,8 +167,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `confab serve` from the copy of the binary in `dir` (see the test).
 fn start_server(dir: &std::path::Path, http: u16, smtp: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_confab"))
+    Command::new(dir.join("confab"))
         .arg("serve")
         .current_dir(dir)
         .env_remove("CONFAB_CONFIG")
@@ -215,6 +216,8 @@ async fn post(client: &reqwest::Client, http: u16, method: &str, body: Value) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_batch_every_invitation_arrives_with_at_most_one_repeat() {
     let dir = tempfile::tempdir().expect("dir");
+    // Both starts run the same build, whatever else writes to the target folder meanwhile.
+    std::fs::copy(env!("CARGO_BIN_EXE_confab"), dir.path().join("confab")).expect("copy binary");
     let (smtp, inbox) = start_sink(0, Duration::from_millis(40));
     let http = free_port();
     let mut server = start_server(dir.path(), http, smtp);

@@ -285,8 +285,9 @@ pub async fn delete(conn: &mut AnyConnection, reseller_id: i64, id: i64) -> sqlx
     Ok(true)
 }
 
-/// Deletes every conference a host organises (when the host is deleted).
-pub async fn delete_of_host(
+/// Forgets a deleted host: the conferences it organises go, and where it was a participant it
+/// stays invited by email (a deleted account does not uninvite the person).
+pub async fn remove_host(
     conn: &mut AnyConnection,
     reseller_id: i64,
     host_id: i64,
@@ -303,6 +304,10 @@ pub async fn delete_of_host(
     for id in ids {
         delete(conn, reseller_id, id).await?;
     }
+    sqlx::query("UPDATE conference_invitees SET host_id = NULL WHERE host_id = $1")
+        .bind(host_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -287,8 +287,8 @@ pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
 /// Deletes a host and its credentials.
 pub async fn delete(app: &App, host: &Host) -> AppResult<()> {
     let mut tx = app.db.begin_write().await?;
-    // Its conferences go with it (their rows name it as host).
-    store::conferences::delete_of_host(&mut tx, host.reseller_id, host.id).await?;
+    // Its conferences go with it; where it was invited, it stays invited by email.
+    store::conferences::remove_host(&mut tx, host.reseller_id, host.id).await?;
     if !store::hosts::delete(&mut tx, host.reseller_id, host.id).await? {
         return Err(AppError::not_found("Host"));
     }

@@ -577,3 +577,61 @@ async fn openapi_describes_the_conference_methods() {
         assert!(view[field].is_object(), "ConferenceView lacks {field}");
     }
 }
+
+on_each_backend!(deleting_hosts_keeps_conferences_consistent);
+
+async fn deleting_hosts_keeps_conferences_consistent(app: TestApp) {
+    let r = app.alpha.clone();
+    let api = r.api_host.clone();
+    let a = app.company(&r, "a").await;
+    let (organiser, t) = app.host(&r, a, "o@a.tld", "HOST").await;
+    let (participant, _) = app.host(&r, a, "p@a.tld", "HOST").await;
+    let c = app
+        .ok(
+            &api,
+            &t,
+            "conference/create",
+            json!({
+                "subject": "S", "start": "2030-01-01 10:00:00", "time_zone": "UTC", "duration": 30,
+                "participants": [participant]
+            }),
+        )
+        .await;
+    let get = json!({"conference_id": c["conference_id"]});
+    app.ok(
+        &api,
+        &r.admin_token,
+        "host/delete",
+        json!({"host_id": participant}),
+    )
+    .await;
+    // The deleted participant stays invited by email, and the conference still updates.
+    let after = app.ok(&api, &t, "conference/get", get.clone()).await;
+    assert_eq!(after["participants"], json!([organiser]));
+    assert_eq!(
+        after["participant_emails"],
+        json!([{"email": "p@a.tld", "moderator": false}])
+    );
+    let updated = app
+        .ok(
+            &api,
+            &t,
+            "conference/update",
+            json!({"conference_id": c["conference_id"], "subject": "T"}),
+        )
+        .await;
+    assert_eq!(updated["participant_emails"], after["participant_emails"]);
+    // Deleting the organiser deletes its conferences with their invitees and reminders.
+    app.ok(
+        &api,
+        &r.admin_token,
+        "host/delete",
+        json!({"host_id": organiser}),
+    )
+    .await;
+    let (status, _) = app.call(&api, &r.admin_token, "conference/get", get).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for table in ["conferences", "conference_invitees", "scheduled_jobs"] {
+        assert_eq!(app.count(table).await, 0, "{table}");
+    }
+}

@@ -311,6 +311,27 @@ pub async fn remove_host(
     Ok(())
 }
 
+/// Deletes every conference of a company (when the company is deleted), with invitees and jobs.
+pub async fn remove_company(
+    conn: &mut AnyConnection,
+    reseller_id: i64,
+    company_id: i64,
+) -> sqlx::Result<()> {
+    let ids: Vec<i64> =
+        sqlx::query("SELECT id FROM conferences WHERE reseller_id = $1 AND company_id = $2")
+            .bind(reseller_id)
+            .bind(company_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| r.try_get("id"))
+            .collect::<sqlx::Result<_>>()?;
+    for id in ids {
+        delete(conn, reseller_id, id).await?;
+    }
+    Ok(())
+}
+
 /// Whether a one-time conference code is in use in the reseller (other than by `except_conference`).
 pub async fn access_code_taken(
     conn: &mut AnyConnection,

@@ -118,7 +118,8 @@ pub async fn delete(app: &App, company: &Company) -> AppResult<()> {
             "The reseller's admin company cannot be deleted",
         ));
     }
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
+    store::conferences::remove_company(&mut tx, company.reseller_id, company.id).await?;
     if !store::companies::delete(&mut tx, company.reseller_id, company.id).await? {
         return Err(AppError::not_found("Company"));
     }

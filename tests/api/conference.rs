@@ -634,4 +634,27 @@ async fn deleting_hosts_keeps_conferences_consistent(app: TestApp) {
     for table in ["conferences", "conference_invitees", "scheduled_jobs"] {
         assert_eq!(app.count(table).await, 0, "{table}");
     }
+    // Deleting a company deletes its conferences too.
+    let (_, t2) = app.host(&r, a, "q@a.tld", "HOST").await;
+    app.ok(
+        &api,
+        &t2,
+        "conference/create",
+        json!({
+            "subject": "S", "start": "2030-01-01 10:00:00", "time_zone": "UTC", "duration": 30,
+            "participant_emails": [{"email": "x@y.tld"}]
+        }),
+    )
+    .await;
+    assert_eq!(app.count("conferences").await, 1);
+    app.ok(
+        &api,
+        &r.admin_token,
+        "company/delete",
+        json!({"company_id": a}),
+    )
+    .await;
+    for table in ["conferences", "conference_invitees", "scheduled_jobs"] {
+        assert_eq!(app.count(table).await, 0, "{table} after company/delete");
+    }
 }

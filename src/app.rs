@@ -156,6 +156,7 @@ pub async fn serve(
         state.mail_wake.clone(),
     ));
     tokio::spawn(housekeeping(state.clone()));
+    tokio::spawn(crate::scheduling::reminders::run(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -53,6 +53,12 @@ pub struct Config {
     pub turn_username: Option<String>,
     /// TURN password handed to browsers with `turn_urls`.
     pub turn_credential: Option<String>,
+    /// When reminder emails go out, in seconds before a conference starts.
+    pub reminder_offsets_secs: Vec<i64>,
+    /// How long before its start a conference's one-time URL opens, in seconds.
+    pub conference_join_early_secs: i64,
+    /// How often the scheduler looks for due jobs (reminders), in seconds.
+    pub scheduler_poll_secs: u64,
 }
 
 impl Default for Config {
@@ -80,6 +86,9 @@ impl Default for Config {
             turn_urls: Vec::new(),
             turn_username: None,
             turn_credential: None,
+            reminder_offsets_secs: vec![15 * 60],
+            conference_join_early_secs: 15 * 60,
+            scheduler_poll_secs: 30,
         }
     }
 }
@@ -199,6 +208,20 @@ impl Config {
         if let Some(v) = var("CONFAB_MEDIA_MAX_VIDEO_KBPS") {
             self.media_max_video_kbps = parse("CONFAB_MEDIA_MAX_VIDEO_KBPS", &v)?;
         }
+        if let Some(v) = var("CONFAB_REMINDER_OFFSETS_SECS") {
+            self.reminder_offsets_secs = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse("CONFAB_REMINDER_OFFSETS_SECS", s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = var("CONFAB_CONFERENCE_JOIN_EARLY_SECS") {
+            self.conference_join_early_secs = parse("CONFAB_CONFERENCE_JOIN_EARLY_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_SCHEDULER_POLL_SECS") {
+            self.scheduler_poll_secs = parse("CONFAB_SCHEDULER_POLL_SECS", &v)?;
+        }
         Ok(())
     }
 
@@ -273,6 +296,18 @@ impl Config {
                 "auth_failures_per_address_per_minute",
                 "must be at least 1",
             ));
+        }
+        if self.reminder_offsets_secs.iter().any(|o| *o <= 0) {
+            return Err(invalid("reminder_offsets_secs", "offsets must be positive"));
+        }
+        if self.conference_join_early_secs < 0 {
+            return Err(invalid(
+                "conference_join_early_secs",
+                "must not be negative",
+            ));
+        }
+        if self.scheduler_poll_secs == 0 {
+            return Err(invalid("scheduler_poll_secs", "must be at least 1"));
         }
         Ok(())
     }
@@ -367,6 +402,12 @@ impl fmt::Debug for Config {
                 "turn_credential",
                 &self.turn_credential.as_ref().map(|_| "***"),
             )
+            .field("reminder_offsets_secs", &self.reminder_offsets_secs)
+            .field(
+                "conference_join_early_secs",
+                &self.conference_join_early_secs,
+            )
+            .field("scheduler_poll_secs", &self.scheduler_poll_secs)
             .finish_non_exhaustive()
     }
 }

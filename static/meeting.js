@@ -82,6 +82,11 @@
         state.me = message.participant_id;
         state.iceServers = message.ice_servers;
         state.role = message.role;
+        // Guests of a presentation or lecture start with their microphone off.
+        if (message.role === "guest" && message.room.mute_mode !== "conversation" && state.local) {
+          state.local.getAudioTracks().forEach((t) => { t.enabled = false; });
+          send({ type: "media_state", audio_muted: true });
+        }
         for (const p of message.participants) state.participants.set(p.participant_id, p);
         $("prejoin").hidden = true;
         $("room").hidden = false;
@@ -146,6 +151,7 @@
       const join = { type: "join", name };
       if (params.get("pin")) join.pin = params.get("pin");
       if (params.get("moderator_pin")) join.moderator_pin = params.get("moderator_pin");
+      if (params.get("mod")) join.moderator_token = params.get("mod");
       send(join);
     };
     ws.onmessage = (event) => onMessage(JSON.parse(event.data)).catch((err) => status(String(err)));

@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod company;
+pub mod conference;
 pub mod extract;
 pub mod fields;
 pub mod host;
@@ -39,5 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/api_token/create", post(api_token::create))
         .route("/api_token/list", post(api_token::list))
         .route("/api_token/revoke", post(api_token::revoke))
+        .route("/conference/create", post(conference::create))
+        .route("/conference/get", post(conference::get))
+        .route("/conference/list", post(conference::list))
+        .route("/conference/update", post(conference::update))
+        .route("/conference/delete", post(conference::delete))
         .route("/openapi.json", get(openapi::openapi_json))
 }

@@ -10,12 +10,17 @@ use crate::store::{self, Db, mail_outbox::QueuedMail};
 
 /// Attempts before a message is given up (its last error stays in the table).
 const MAX_ATTEMPTS: i64 = 8;
+/// Messages taken from the outbox per scan.
+const BATCH: i64 = 50;
 
 /// Runs forever: wakes on `wake` or every few seconds, sends what is due.
 pub async fn run(db: Db, transport: Transport, wake: Arc<Notify>) {
     loop {
-        if let Err(err) = deliver_due(&db, &transport).await {
-            tracing::warn!(%err, "mail outbox scan failed");
+        match deliver_due(&db, &transport).await {
+            // A full batch may have more behind it (a conference invites hundreds): go on at once.
+            Ok(delivered) if delivered as i64 == BATCH => continue,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "mail outbox scan failed"),
         }
         tokio::select! {
             _ = wake.notified() => {}
@@ -27,7 +32,7 @@ pub async fn run(db: Db, transport: Transport, wake: Arc<Notify>) {
 /// Sends every due message once; returns how many were delivered.
 pub async fn deliver_due(db: &Db, transport: &Transport) -> sqlx::Result<usize> {
     let mut delivered = 0;
-    for mail in store::mail_outbox::due(db, MAX_ATTEMPTS, 50).await? {
+    for mail in store::mail_outbox::due(db, MAX_ATTEMPTS, BATCH).await? {
         match send_one(transport, &mail).await {
             Ok(()) => {
                 store::mail_outbox::mark_sent(db, mail.id).await?;

@@ -18,6 +18,9 @@ pub enum ClientMessage {
         pin: Option<String>,
         #[serde(default)]
         moderator_pin: Option<String>,
+        /// The token of a moderator link (`?mod=` of a conference invitation).
+        #[serde(default)]
+        moderator_token: Option<String>,
     },
     /// An SDP offer from the client (first connection, or when it adds/removes its own tracks).
     /// `sources` maps the offered track ids to `microphone`, `camera` or `screen`.
@@ -146,6 +149,8 @@ pub struct IceServer {
 pub struct RoomView {
     pub access_code: String,
     pub host_name: String,
+    /// `conversation`, `presentation` (guests start muted) or `lecture` (guests stay muted).
+    pub mute_mode: String,
 }
 
 impl ServerMessage {

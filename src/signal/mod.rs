@@ -76,30 +76,101 @@ pub struct RoomAccess {
     /// The room's host is signed in in this browser (`/auth`, `/login`, OpenID Connect): it joins
     /// as moderator without the PIN.
     pub signed_in_host: bool,
+    /// `conversation` (everyone may speak), `presentation` (guests start muted) or `lecture`
+    /// (guests stay muted unless a moderator speaks to them).
+    pub mute_mode: String,
 }
 
-/// Finds the room behind an access code on this tenant's domain.
+/// Finds the room behind an access code on this tenant's domain: a host's personal room, or a
+/// scheduled conference with its own one-time code (open from shortly before its start until its
+/// end).
 pub async fn resolve_room(state: &AppState, tenant: &Tenant, code: &str) -> AppResult<RoomAccess> {
     let code = names::digits("access_code", code, CODE_DIGITS.0, CODE_DIGITS.1)
         .map_err(|_| AppError::not_found("Meeting room"))?;
-    let (host_id, host_name, moderator_pin) =
-        store::meetings::host_room(&state.db, tenant.reseller_id, tenant.company_id, &code)
+    let room_key = format!("{}:{code}", tenant.reseller_id);
+    if let Some((host_id, host_name, moderator_pin)) =
+        store::meetings::host_room(&state.db, tenant.reseller_id, tenant.company_id, &code).await?
+    {
+        return Ok(RoomAccess {
+            room_key,
+            record: RoomRecord {
+                reseller_id: tenant.reseller_id,
+                company_id: tenant.company_id,
+                host_id: Some(host_id),
+                conference_id: None,
+                access_code: code,
+            },
+            host_name,
+            moderator_pin,
+            security_pin: None,
+            signed_in_host: false,
+            mute_mode: "conversation".into(),
+        });
+    }
+    let conference =
+        crate::scheduling::rooms::find_by_access_code(&state.db, tenant.reseller_id, &code)
             .await?
+            .filter(|c| c.company_id == tenant.company_id)
             .ok_or_else(|| AppError::not_found("Meeting room"))?;
+    let now = store::now();
+    if now < conference.valid_from {
+        let opens = crate::api::fields::timestamp(conference.valid_from);
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "not_open_yet",
+            format!("This meeting opens at {opens}"),
+        ));
+    }
+    if now >= conference.valid_until {
+        return Err(AppError::new(
+            StatusCode::GONE,
+            "meeting_over",
+            "This meeting is over",
+        ));
+    }
+    let host = store::hosts::get(&state.db, tenant.reseller_id, conference.host_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Meeting room"))?;
     Ok(RoomAccess {
-        room_key: format!("{}:{code}", tenant.reseller_id),
+        room_key,
         record: RoomRecord {
             reseller_id: tenant.reseller_id,
             company_id: tenant.company_id,
-            host_id: Some(host_id),
-            conference_id: None,
+            host_id: Some(host.id),
+            conference_id: Some(conference.conference_id),
             access_code: code,
         },
-        host_name,
-        moderator_pin,
-        security_pin: None,
+        host_name: host.name,
+        moderator_pin: host.moderator_pin,
+        security_pin: conference.security_pin,
         signed_in_host: false,
+        mute_mode: conference.mute_mode,
     })
+}
+
+/// Whether a `?mod=` moderator link token is valid for this room: a token of the room's own
+/// conference, or of a conference its host holds in this personal room.
+pub async fn is_moderator_token(
+    state: &AppState,
+    access: &RoomAccess,
+    token: &str,
+) -> AppResult<bool> {
+    if let Some(conference_id) = access.record.conference_id {
+        return crate::scheduling::rooms::moderator_for(&state.db, conference_id, token).await;
+    }
+    let Some(conference_id) = crate::scheduling::rooms::conference_of_moderator_token(
+        &state.db,
+        access.record.reseller_id,
+        token,
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
+    let held_here = store::conferences::get(&state.db, access.record.reseller_id, conference_id)
+        .await?
+        .is_some_and(|c| Some(c.host_id) == access.record.host_id && c.access_code.is_none());
+    Ok(held_here)
 }
 
 /// Whether the request carries the browser session of the room's own host.
@@ -160,7 +231,7 @@ async fn websocket(
             upgrade.map_err(|r| AppError::bad_request("websocket_required", r.body_text()))?;
         Ok(upgrade
             .max_message_size(MAX_MESSAGE_BYTES)
-            .on_upgrade(move |socket| session::run(socket, media, access, client))
+            .on_upgrade(move |socket| session::run(socket, state, media, access, client))
             .into_response())
     }
     .await;

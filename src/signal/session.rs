@@ -36,6 +36,8 @@ struct Joined {
     peer: PeerId,
     moderator: bool,
     name: String,
+    /// Guests of a lecture stay muted: only a moderator's voice goes out.
+    lecture_guest: bool,
 }
 
 fn secret_eq(a: &str, b: &str) -> bool {
@@ -55,6 +57,7 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
 /// Runs a connection until the participant leaves or is disconnected.
 pub async fn run(
     mut socket: WebSocket,
+    state: crate::app::AppState,
     media: std::sync::Arc<Media>,
     access: RoomAccess,
     client: IpAddr,
@@ -64,6 +67,7 @@ pub async fn run(
     let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
     let joined = wait_for_join(
         &mut socket,
+        &state,
         &media,
         &access,
         client,
@@ -141,8 +145,10 @@ pub async fn run(
 }
 
 /// Reads messages until a valid `join`; answers errors for anything else.
+#[allow(clippy::too_many_arguments)]
 async fn wait_for_join(
     socket: &mut WebSocket,
+    state: &crate::app::AppState,
     media: &Media,
     access: &RoomAccess,
     client: IpAddr,
@@ -162,34 +168,35 @@ async fn wait_for_join(
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         };
-        let (name, pin, moderator_pin) = match serde_json::from_str::<ClientMessage>(text.as_str())
-        {
-            Ok(ClientMessage::Join {
-                name,
-                pin,
-                moderator_pin,
-            }) => (name, pin, moderator_pin),
-            Ok(ClientMessage::Ping {}) => {
-                send(socket, &ServerMessage::Pong {}).await;
-                continue;
-            }
-            Ok(_) => {
-                send(
-                    socket,
-                    &ServerMessage::error("not_joined", "Send `join` first"),
-                )
-                .await;
-                continue;
-            }
-            Err(err) => {
-                send(
-                    socket,
-                    &ServerMessage::error("bad_message", format!("Invalid message: {err}")),
-                )
-                .await;
-                continue;
-            }
-        };
+        let (name, pin, moderator_pin, moderator_token) =
+            match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                Ok(ClientMessage::Join {
+                    name,
+                    pin,
+                    moderator_pin,
+                    moderator_token,
+                }) => (name, pin, moderator_pin, moderator_token),
+                Ok(ClientMessage::Ping {}) => {
+                    send(socket, &ServerMessage::Pong {}).await;
+                    continue;
+                }
+                Ok(_) => {
+                    send(
+                        socket,
+                        &ServerMessage::error("not_joined", "Send `join` first"),
+                    )
+                    .await;
+                    continue;
+                }
+                Err(err) => {
+                    send(
+                        socket,
+                        &ServerMessage::error("bad_message", format!("Invalid message: {err}")),
+                    )
+                    .await;
+                    continue;
+                }
+            };
         let name = match names::display_name("name", &name) {
             Ok(name) if name.chars().count() <= 100 => name,
             _ => {
@@ -204,19 +211,25 @@ async fn wait_for_join(
                 continue;
             }
         };
-        if let Some(required) = &access.security_pin
-            && !pin.as_deref().is_some_and(|p| secret_eq(p, required))
-        {
+        let by_token = match moderator_token.as_deref().filter(|t| !t.is_empty()) {
+            Some(token) => match super::is_moderator_token(state, access, token).await {
+                Ok(valid) => valid,
+                Err(err) => {
+                    tracing::error!(%err, "cannot check moderator token");
+                    false
+                }
+            },
+            None => false,
+        };
+        if moderator_token.as_deref().is_some_and(|t| !t.is_empty()) && !by_token {
             let _ = media.attempts.check_key(&client);
-            send(
-                socket,
-                &ServerMessage::error("invalid_pin", "This meeting needs its PIN"),
-            )
-            .await;
+            let refused =
+                ServerMessage::error("invalid_moderator_link", "This moderator link is not valid");
+            send(socket, &refused).await;
             return None;
         }
         let moderator = match moderator_pin.as_deref() {
-            _ if access.signed_in_host => true,
+            _ if access.signed_in_host || by_token => true,
             None | Some("") => false,
             Some(given) if secret_eq(given, &access.moderator_pin) => true,
             Some(_) => {
@@ -229,13 +242,26 @@ async fn wait_for_join(
                 return None;
             }
         };
+        // Moderators have their own credentials; the room PIN is for guests.
+        if let Some(required) = access.security_pin.as_ref().filter(|_| !moderator)
+            && !pin.as_deref().is_some_and(|p| secret_eq(p, required))
+        {
+            let _ = media.attempts.check_key(&client);
+            send(
+                socket,
+                &ServerMessage::error("invalid_pin", "This meeting needs its PIN"),
+            )
+            .await;
+            return None;
+        }
         let peer = media.next_peer();
         let role = if moderator { "moderator" } else { "guest" };
         let view = ParticipantView {
             participant_id: wire_id(peer),
             name: name.clone(),
             role,
-            audio_muted: false,
+            // Guests of presentations and lectures join muted (the page mutes their microphone).
+            audio_muted: !moderator && access.mute_mode != "conversation",
             video_muted: false,
             screen_sharing: false,
             hand_raised: false,
@@ -280,6 +306,7 @@ async fn wait_for_join(
             room: RoomView {
                 access_code: access.record.access_code.clone(),
                 host_name: access.host_name.clone(),
+                mute_mode: access.mute_mode.clone(),
             },
         };
         if !send(socket, &joined).await {
@@ -287,10 +314,15 @@ async fn wait_for_join(
             media.hub.leave(&access.room_key, peer, "left").await;
             return None;
         }
+        let lecture_guest = !moderator && access.mute_mode == "lecture";
+        if lecture_guest {
+            media.sfu.force_mute(peer, true);
+        }
         return Some(Joined {
             peer,
             moderator,
             name,
+            lecture_guest,
         });
     }
 }
@@ -364,7 +396,7 @@ async fn handle(
             video_muted,
             screen_sharing,
         } => {
-            if audio_muted == Some(false) {
+            if audio_muted == Some(false) && !me.lecture_guest {
                 media.sfu.force_mute(me.peer, false);
             }
             media

@@ -3,12 +3,14 @@
 
 pub mod browser_sessions;
 pub mod companies;
+pub mod conferences;
 pub mod credentials;
 pub mod domains;
 pub mod hosts;
 pub mod mail_outbox;
 pub mod meetings;
 pub mod resellers;
+pub mod scheduled_jobs;
 pub mod sso;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -58,6 +60,16 @@ impl Db {
                 .await?;
         }
         Ok(Self { pool, backend })
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads and then writes fails at once with "database
+    /// is locked" when another connection committed in between, whereas this one waits its turn.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Applies pending migrations for this backend.

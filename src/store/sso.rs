@@ -28,7 +28,7 @@ pub async fn set_signing_secret(
     company_id: i64,
     secret: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM sso_signing_secrets WHERE company_id = $1")
         .bind(company_id)
         .execute(&mut *tx)
@@ -121,7 +121,7 @@ pub async fn oidc_settings(
 
 /// Writes a company's OpenID Connect settings, replacing earlier ones.
 pub async fn save_oidc_settings(db: &Db, settings: &OidcSettings) -> sqlx::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM company_oidc WHERE company_id = $1")
         .bind(settings.company_id)
         .execute(&mut *tx)

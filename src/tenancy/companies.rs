@@ -52,7 +52,7 @@ pub async fn create(
     input: NewCompanyInput,
 ) -> AppResult<i64> {
     let hostname = hostname_for(&input.subdomain, reseller_domain);
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if store::companies::subdomain_taken(&mut tx, reseller_id, &input.subdomain).await?
         || store::domains::exists(&mut tx, &hostname).await?
     {
@@ -85,7 +85,7 @@ pub async fn save(
     before: &Company,
     after: &Company,
 ) -> AppResult<()> {
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if after.subdomain != before.subdomain {
         if before.is_admin_company {
             return Err(AppError::invalid_field(
@@ -118,7 +118,8 @@ pub async fn delete(app: &App, company: &Company) -> AppResult<()> {
             "The reseller's admin company cannot be deleted",
         ));
     }
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
+    store::conferences::remove_company(&mut tx, company.reseller_id, company.id).await?;
     if !store::companies::delete(&mut tx, company.reseller_id, company.id).await? {
         return Err(AppError::not_found("Company"));
     }

@@ -52,7 +52,9 @@ pub fn meeting_url(app: &App, host: &Host) -> String {
 pub async fn unused_access_code(conn: &mut AnyConnection, reseller_id: i64) -> AppResult<String> {
     for _ in 0..50 {
         let code = token::random_digits(ACCESS_CODE_LEN);
-        if !store::hosts::access_code_taken(conn, reseller_id, &code, 0).await? {
+        if !store::hosts::access_code_taken(conn, reseller_id, &code, 0).await?
+            && !store::conferences::access_code_taken(conn, reseller_id, &code, 0).await?
+        {
             return Ok(code);
         }
     }
@@ -96,13 +98,15 @@ pub async fn create(
     let login_token = token::random_secret();
     let reseller_id = company.reseller_id;
 
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if store::hosts::email_taken(&mut tx, reseller_id, &input.email, 0).await? {
         return Err(duplicate_email(&input.email));
     }
     let access_code = match input.access_code {
         Some(code) => {
-            if store::hosts::access_code_taken(&mut tx, reseller_id, &code, 0).await? {
+            if store::hosts::access_code_taken(&mut tx, reseller_id, &code, 0).await?
+                || store::conferences::access_code_taken(&mut tx, reseller_id, &code, 0).await?
+            {
                 return Err(duplicate_access_code(&code));
             }
             code
@@ -220,7 +224,7 @@ pub async fn save(
         after.password_hash = Some(password::hash(pw).await?);
     }
     let reseller_admin = Role::ResellerAdmin.as_str();
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if before.role == reseller_admin
         && after.role != reseller_admin
         && store::credentials::count_reseller_admins(&mut tx, after.reseller_id).await? <= 1
@@ -243,8 +247,20 @@ pub async fn save(
         return Err(duplicate_email(&after.email));
     }
     if after.access_code != before.access_code
-        && store::hosts::access_code_taken(&mut tx, after.reseller_id, &after.access_code, after.id)
-            .await?
+        && (store::hosts::access_code_taken(
+            &mut tx,
+            after.reseller_id,
+            &after.access_code,
+            after.id,
+        )
+        .await?
+            || store::conferences::access_code_taken(
+                &mut tx,
+                after.reseller_id,
+                &after.access_code,
+                0,
+            )
+            .await?)
     {
         return Err(duplicate_access_code(&after.access_code));
     }
@@ -258,7 +274,7 @@ pub async fn save(
 /// Issues a new SSO login token; the old one stops working.
 pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
     let login_token = token::random_secret();
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     store::hosts::set_login_token_hash(
         &mut tx,
         host.reseller_id,
@@ -274,7 +290,9 @@ pub async fn reset_login_token(app: &App, host: &Host) -> AppResult<String> {
 
 /// Deletes a host and its credentials.
 pub async fn delete(app: &App, host: &Host) -> AppResult<()> {
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
+    // Its conferences go with it; where it was invited, it stays invited by email.
+    store::conferences::remove_host(&mut tx, host.reseller_id, host.id).await?;
     if !store::hosts::delete(&mut tx, host.reseller_id, host.id).await? {
         return Err(AppError::not_found("Host"));
     }
@@ -290,7 +308,7 @@ pub async fn set_password_from_link(
     password: String,
 ) -> AppResult<()> {
     let hash = password::hash(password).await?;
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if !store::credentials::consume_password_link(&mut tx, link_id).await? {
         return Err(AppError::new(
             axum::http::StatusCode::GONE,

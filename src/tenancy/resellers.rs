@@ -34,7 +34,7 @@ pub async fn create(
     let password_hash = password::hash(admin_password.to_string()).await?;
     let api_hostname = format!("{}.{domain}", names::ADMIN_SUBDOMAIN);
 
-    let mut tx = app.db.pool.begin().await?;
+    let mut tx = app.db.begin_write().await?;
     if store::domains::exists(&mut tx, &api_hostname).await? {
         return Err(AppError::conflict(
             "duplicate_domain",

@@ -417,3 +417,99 @@ async fn join_floods_are_limited_postgres() {
         join_floods_are_limited_and_turn_is_handed_out(crate::helpers::Backend::Postgres).await;
     }
 }
+
+on_each_backend!(conference_rooms_need_their_pin_and_honour_moderator_links);
+
+async fn conference_rooms_need_their_pin_and_honour_moderator_links(app: TestApp) {
+    let host = room(&app).await;
+    let r = app.alpha.clone();
+    let hosts = app
+        .ok(&r.api_host, &r.admin_token, "host/list", json!({}))
+        .await;
+    let host_id = hosts["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .find(|h| h["email"] == "joe@joe.tld")
+        .expect("joe")["host_id"]
+        .clone();
+    let start = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let conference = app
+        .ok(
+            &r.api_host,
+            &r.admin_token,
+            "conference/create",
+            json!({
+                "host_id": host_id, "subject": "Lecture", "agenda": "", "start": start.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "time_zone": "UTC", "duration": 30, "auto_record": "none", "auto_transcribe": false,
+                "one_time_access_code": true, "security_pin": "4321", "mute_mode": "lecture",
+                "participant_emails": [{"email": "prof@joe.tld", "moderator": true}]
+            }),
+        )
+        .await;
+    let code = conference["one_time_access_code"]
+        .as_u64()
+        .expect("one-time code")
+        .to_string();
+    let link = conference["moderator_join_urls"][0]["join_url"].as_str();
+    let token = link
+        .and_then(|l| l.split("mod=").nth(1))
+        .expect("moderator link")
+        .to_string();
+
+    // A guest without the PIN is refused; with it, joins muted as the lecture says.
+    let mut ws = connect_ws(app.addr, &host, &code).await;
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Guest"}).to_string().into(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(next_json(&mut ws).await["code"], "invalid_pin");
+    let mut ws = connect_ws(app.addr, &host, &code).await;
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Guest", "pin": "4321"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("send");
+    let joined = next_json(&mut ws).await;
+    assert_eq!(
+        (
+            joined["role"].as_str(),
+            joined["room"]["mute_mode"].as_str()
+        ),
+        (Some("guest"), Some("lecture")),
+        "{joined}"
+    );
+    // The moderator link works without the PIN; a forged one is refused.
+    let mut ws = connect_ws(app.addr, &host, &code).await;
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Prof", "moderator_token": token})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(next_json(&mut ws).await["role"], "moderator");
+    let mut ws = connect_ws(app.addr, &host, &code).await;
+    ws.send(Message::Text(
+        json!({"type": "join", "name": "Eve", "moderator_token": "forged"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(next_json(&mut ws).await["code"], "invalid_moderator_link");
+    // The conference counts as active while its meeting runs.
+    let id = conference["conference_id"].clone();
+    let got = app
+        .ok(
+            &r.api_host,
+            &r.admin_token,
+            "conference/get",
+            json!({"conference_id": id}),
+        )
+        .await;
+    assert_eq!(got["active"], true, "{got}");
+}

@@ -1,0 +1,218 @@
+//! Request and response shapes of `conference/*`, and how a stored conference is shown.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::{
+    api::fields::{self, timestamp},
+    app::App,
+    scheduling::{self, conferences::Saved, time},
+    store::conferences::{Conference, Invitee},
+};
+
+/// An invitee by email (`moderator` defaults to false).
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+pub struct ParticipantEmail {
+    #[schema(example = "bob@royalteck.com")]
+    pub email: String,
+    #[serde(default)]
+    pub moderator: bool,
+}
+
+/// Input of `conference/create`, field by field as the seed.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateConferenceRequest {
+    /// The organising host; defaults to the caller.
+    pub host_id: Option<i64>,
+    #[schema(example = "Test Conference")]
+    pub subject: String,
+    #[schema(example = "An agenda")]
+    pub agenda: Option<String>,
+    /// Local time in `time_zone`, `YYYY-MM-DD HH:MM:SS`.
+    #[schema(example = "2020-09-19 13:00:00")]
+    pub start: String,
+    /// IANA zone name.
+    #[schema(example = "Europe/London")]
+    pub time_zone: String,
+    /// Minutes, 1–1440.
+    #[schema(example = 60)]
+    pub duration: i64,
+    /// `none` (default) or `cloud`.
+    pub auto_record: Option<String>,
+    #[serde(default)]
+    pub auto_transcribe: bool,
+    /// `true` gives the conference its own URL `/conf/call/<code>`.
+    #[serde(default)]
+    pub one_time_access_code: bool,
+    /// 4–12 digits guests must give, number or string.
+    #[serde(default, deserialize_with = "fields::code")]
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub security_pin: Option<String>,
+    /// `conversation` (default), `presentation` or `lecture`.
+    pub mute_mode: Option<String>,
+    /// Host ids of the same company.
+    #[serde(default)]
+    pub participants: Vec<i64>,
+    #[serde(default)]
+    pub participant_emails: Vec<ParticipantEmail>,
+}
+
+/// Input of `conference/update`: `conference_id` and only the fields that change.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateConferenceRequest {
+    pub conference_id: i64,
+    pub subject: Option<String>,
+    pub agenda: Option<String>,
+    pub start: Option<String>,
+    pub time_zone: Option<String>,
+    pub duration: Option<i64>,
+    pub auto_record: Option<String>,
+    pub auto_transcribe: Option<bool>,
+    pub one_time_access_code: Option<bool>,
+    /// `""` removes the PIN.
+    #[serde(default, deserialize_with = "fields::code")]
+    #[schema(value_type = Option<String>)]
+    pub security_pin: Option<String>,
+    pub mute_mode: Option<String>,
+    /// Replaces the participant hosts.
+    pub participants: Option<Vec<i64>>,
+    /// Replaces the email invitees.
+    pub participant_emails: Option<Vec<ParticipantEmail>>,
+}
+
+/// Selects one conference.
+#[derive(Deserialize, ToSchema)]
+pub struct ConferenceIdRequest {
+    pub conference_id: i64,
+}
+
+/// Input of `conference/list`.
+#[derive(Deserialize, ToSchema)]
+pub struct ListConferencesRequest {
+    /// Only this host's conferences.
+    pub host_id: Option<i64>,
+    /// Only this company's conferences.
+    pub company_id: Option<i64>,
+    /// `upcoming` (not ended, soonest first), `past` (ended, latest first) or `all` (default).
+    pub filter: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A moderator's own join link.
+#[derive(Serialize, ToSchema)]
+pub struct ModeratorLink {
+    pub email: String,
+    pub join_url: String,
+}
+
+/// A conference as the API shows it: every field of the seed, plus links and bookkeeping.
+#[derive(Serialize, ToSchema)]
+pub struct ConferenceView {
+    pub conference_id: i64,
+    pub host_id: i64,
+    pub company_id: i64,
+    pub subject: String,
+    pub agenda: String,
+    pub start: String,
+    pub end_time: String,
+    /// Whether a meeting session of the conference is running.
+    pub active: bool,
+    pub time_zone: String,
+    pub duration: i64,
+    pub auto_record: String,
+    pub auto_transcribe: bool,
+    /// The generated code as a number, or `false` when the host's personal room is used.
+    #[schema(value_type = Object, example = 987654321)]
+    pub one_time_access_code: Value,
+    pub security_pin: Option<String>,
+    pub mute_mode: String,
+    /// The host first, then the participant hosts.
+    pub participants: Vec<i64>,
+    pub participant_emails: Vec<ParticipantEmail>,
+    /// The link guests join with.
+    pub join_url: String,
+    /// The host's moderator link (only in create and update answers: the token is not kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderator_join_url: Option<String>,
+    /// Each moderator invitee's link (only in create and update answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderator_join_urls: Option<Vec<ModeratorLink>>,
+    /// iCalendar SEQUENCE: how many times the conference was changed.
+    pub sequence: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A single conference answer.
+#[derive(Serialize, ToSchema)]
+pub struct ConferenceResponse {
+    #[serde(flatten)]
+    pub conference: ConferenceView,
+    pub message: String,
+}
+
+/// A page of conferences.
+#[derive(Serialize, ToSchema)]
+pub struct ConferenceListResponse {
+    pub conferences: Vec<ConferenceView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub message: String,
+}
+
+pub(super) fn view(app: &App, c: &Conference, invitees: &[Invitee]) -> ConferenceView {
+    let mut participants = vec![c.host_id];
+    participants.extend(invitees.iter().filter_map(|i| i.host_id));
+    ConferenceView {
+        conference_id: c.id,
+        host_id: c.host_id,
+        company_id: c.company_id,
+        subject: c.subject.clone(),
+        agenda: c.agenda.clone(),
+        start: c.start_local.clone(),
+        end_time: time::local(c.ends_at, &c.time_zone),
+        active: c.active,
+        time_zone: c.time_zone.clone(),
+        duration: c.duration,
+        auto_record: c.auto_record.clone(),
+        auto_transcribe: c.auto_transcribe,
+        one_time_access_code: match c.access_code.as_deref().map(str::parse::<u64>) {
+            Some(Ok(n)) => Value::from(n),
+            Some(Err(_)) => Value::from(c.access_code.clone()),
+            None => Value::Bool(false),
+        },
+        security_pin: c.security_pin.clone(),
+        mute_mode: c.mute_mode.clone(),
+        participants,
+        participant_emails: invitees
+            .iter()
+            .filter(|i| i.host_id.is_none())
+            .map(|i| ParticipantEmail {
+                email: i.email.clone(),
+                moderator: i.moderator,
+            })
+            .collect(),
+        join_url: scheduling::join_url(&app.config, c),
+        moderator_join_url: None,
+        moderator_join_urls: None,
+        sequence: c.sequence,
+        created_at: timestamp(c.created_at),
+        updated_at: timestamp(c.updated_at),
+    }
+}
+
+pub(super) fn saved_view(app: &App, saved: Saved) -> ConferenceView {
+    let mut v = view(app, &saved.conference, &saved.invitees);
+    v.moderator_join_url = Some(saved.host_moderator_url);
+    v.moderator_join_urls = Some(
+        saved
+            .moderator_urls
+            .into_iter()
+            .map(|(email, join_url)| ModeratorLink { email, join_url })
+            .collect(),
+    );
+    v
+}

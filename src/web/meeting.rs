@@ -9,7 +9,7 @@ use axum::{
 };
 
 use super::{Brand, PageError, PageTenant, render};
-use crate::{app::AppState, auth::browser_session, signal};
+use crate::{app::AppState, auth::browser_session, signal, store};
 
 #[derive(Template)]
 #[template(path = "meeting.html")]
@@ -21,6 +21,8 @@ struct MeetingPage<'a> {
     signed_in_host: bool,
     /// Where the signed-in host goes when it leaves (from `/auth`, validated there).
     after_call_url: Option<&'a str>,
+    /// Comma-separated meeting controls the company hides (`company/update` `hidden_controls`).
+    hidden_controls: &'a str,
 }
 
 /// `GET /conf/call/<access_code>`.
@@ -39,7 +41,14 @@ pub async fn show(
         .await
         .map_err(page_error)?
         .filter(|s| room.record.host_id == Some(s.host.id));
+    let hidden_controls = store::companies::get(&state.db, tenant.reseller_id, tenant.company_id)
+        .await
+        .map_err(|e| page_error(e.into()))?
+        .and_then(|c| serde_json::from_str::<Vec<String>>(&c.hidden_controls).ok())
+        .unwrap_or_default()
+        .join(",");
     render(&MeetingPage {
+        hidden_controls: &hidden_controls,
         brand: &brand,
         host_name: &room.host_name,
         access_code: &room.record.access_code,

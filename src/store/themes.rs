@@ -153,3 +153,20 @@ pub async fn image(
         .map(|r| Ok((r.try_get("mime")?, r.try_get("data_base64")?)))
         .transpose()
 }
+
+/// One layer, read inside the caller's (write) transaction.
+pub async fn layer(
+    conn: &mut AnyConnection,
+    reseller_id: i64,
+    company_id: i64,
+) -> sqlx::Result<Option<Layer>> {
+    let sql = format!("SELECT {COLUMNS} FROM themes WHERE reseller_id = $1 AND company_id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(reseller_id)
+        .bind(company_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}

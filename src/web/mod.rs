@@ -79,12 +79,16 @@ struct HomePage<'a> {
 /// An [`AppError`] rendered as a themed HTML page.
 pub struct PageError {
     pub error: AppError,
-    pub brand: Brand,
+    /// Boxed: the brand is large and errors travel through every page handler's `Result`.
+    pub brand: Box<Brand>,
 }
 
 impl PageError {
     pub fn new(error: AppError, brand: Brand) -> Self {
-        Self { error, brand }
+        Self {
+            error,
+            brand: Box::new(brand),
+        }
     }
 }
 
@@ -92,7 +96,7 @@ impl From<AppError> for PageError {
     fn from(error: AppError) -> Self {
         Self {
             error,
-            brand: Brand::neutral(),
+            brand: Box::new(Brand::neutral()),
         }
     }
 }

@@ -205,10 +205,19 @@
     send({ type: "offer", sdp: pc.localDescription.sdp, sources });
   }
 
-  async function renegotiate(sources) {
-    const pc = state.pc;
-    await pc.setLocalDescription(await pc.createOffer());
-    send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+  function renegotiate(sources) {
+    // Through the message queue, so the offer never interleaves with a server offer being applied.
+    const step = async () => {
+      for (let i = 0; i < 25 && state.pc && state.pc.signalingState !== "stable"; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const pc = state.pc;
+      if (!pc || pc.signalingState !== "stable") return;
+      await pc.setLocalDescription(await pc.createOffer());
+      send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+    };
+    state.queue = state.queue.then(step, step);
+    return state.queue;
   }
 
   async function toggleScreen() {

@@ -205,14 +205,16 @@
     send({ type: "offer", sdp: pc.localDescription.sdp, sources });
   }
 
-  function renegotiate(sources) {
-    // Through the message queue, so the offer never interleaves with a server offer being applied.
+  function renegotiate(sources, attempt = 0) {
+    // Through the message queue, so the offer never interleaves with a server offer being
+    // applied; while an exchange is under way it is retried shortly after.
     const step = async () => {
-      for (let i = 0; i < 25 && state.pc && state.pc.signalingState !== "stable"; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-      }
       const pc = state.pc;
-      if (!pc || pc.signalingState !== "stable") return;
+      if (!pc) return;
+      if (pc.signalingState !== "stable") {
+        if (attempt < 25) setTimeout(() => renegotiate(sources, attempt + 1), 200);
+        return;
+      }
       await pc.setLocalDescription(await pc.createOffer());
       send({ type: "offer", sdp: pc.localDescription.sdp, sources });
     };

@@ -23,6 +23,8 @@ struct MeetingPage<'a> {
     after_call_url: Option<&'a str>,
     /// Comma-separated meeting controls the company hides (`company/update` `hidden_controls`).
     hidden_controls: &'a str,
+    /// The room admits guests only with its security PIN.
+    needs_pin: bool,
 }
 
 /// `GET /conf/call/<access_code>`.
@@ -56,5 +58,6 @@ pub async fn show(
         after_call_url: host_session
             .as_ref()
             .and_then(|s| s.after_call_url.as_deref()),
+        needs_pin: room.security_pin.is_some(),
     })
 }

@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod company;
 pub mod conference;
+pub mod domain;
 pub mod extract;
 pub mod fields;
 pub mod host;
@@ -45,5 +46,10 @@ pub fn router() -> Router<AppState> {
         .route("/conference/list", post(conference::list))
         .route("/conference/update", post(conference::update))
         .route("/conference/delete", post(conference::delete))
+        .route("/domain/add", post(domain::add))
+        .route("/domain/list", post(domain::list))
+        .route("/domain/verify", post(domain::verify))
+        .route("/domain/set_primary", post(domain::set_primary))
+        .route("/domain/delete", post(domain::delete))
         .route("/openapi.json", get(openapi::openapi_json))
 }

@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{api_token, company, conference, host, session, sso};
+use super::{api_token, company, conference, domain, host, session, sso};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -47,6 +47,7 @@ impl Modify for TokenSchemes {
         api_token::create, api_token::list, api_token::revoke,
         sso::reset_sso_secret, sso::set_openid, sso::get_openid, sso::delete_openid,
         conference::create, conference::get, conference::list, conference::update, conference::delete,
+        domain::add, domain::list, domain::verify, domain::set_primary, domain::delete,
     ),
     modifiers(&TokenSchemes),
     security(("bearer" = []), ("api_token" = []))

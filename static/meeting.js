@@ -1,52 +1,176 @@
-// Confab meeting client: joins a room over the signalling WebSocket and exchanges media with the
-// SFU through one RTCPeerConnection. Protocol: docs/signalling.md.
+// Meeting room client: pre-join with device preview, then the room over the signalling WebSocket
+// (docs/signalling.md) and one RTCPeerConnection to the SFU. Plain JavaScript, no dependencies.
 (function () {
   "use strict";
   const root = document.getElementById("meeting");
   if (!root) return;
-  const code = root.dataset.code;
+  const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
-  const state = { ws: null, pc: null, me: null, participants: new Map(), tracks: new Map(), local: null };
+  const code = root.dataset.code;
+  const muteParam = (params.get("mute") || "").split(",");
+
+  /** Everything the page knows; exposed as window.confab for embedding and tests. */
+  const state = {
+    ws: null, pc: null, me: null, role: null, name: "", iceServers: [],
+    participants: new Map(),   // participant id → view from the server
+    trackInfo: new Map(),      // forwarded track id → {participant_id, source}
+    tiles: new Map(),          // tile key → {el, stream}
+    local: null, screen: null, screenSender: null,
+    audioOn: !muteParam.includes("mic"), videoOn: !muteParam.includes("camera"),
+    hand: false, locked: false, unread: 0, speaker: null, view: params.get("view") === "speaker" ? "speaker" : "gallery",
+    leaving: false, reconnects: 0, queue: Promise.resolve(),
+  };
   window.confab = state;
 
-  const $ = (id) => document.getElementById(id);
-  const status = (text) => { $("status").textContent = text; };
-
-  function send(message) {
+  const status = (text) => { $("status").textContent = text || ""; };
+  const send = (message) => {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+  };
+  if (params.get("strip_layout") === "1") { root.classList.add("strip"); document.body.classList.add("strip-page"); }
+
+  // ---- Pre-join: preview and devices -------------------------------------------------------
+
+  async function openLocalMedia(cameraId, micId) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return { stream: null, note: "This browser cannot use a camera or microphone here: you can still join to listen, watch and chat." };
+    }
+    const video = cameraId ? { deviceId: { exact: cameraId } } : true;
+    const audio = micId ? { deviceId: { exact: micId } } : true;
+    try {
+      return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }), note: "" };
+    } catch (err) {
+      try { // Maybe only one of the two is available.
+        return { stream: await navigator.mediaDevices.getUserMedia({ audio }), note: "No camera available: joining with microphone only." };
+      } catch (_) {
+        const denied = err && err.name === "NotAllowedError";
+        return { stream: null, note: denied
+          ? "Camera and microphone access was denied: you can still join to listen, watch and chat."
+          : "No camera or microphone found: you can still join to listen, watch and chat." };
+      }
+    }
   }
 
-  function tileFor(participantId) {
-    let tile = document.querySelector(`[data-participant="${participantId}"]`);
-    if (!tile) {
-      tile = document.createElement("figure");
-      tile.className = "tile";
-      tile.dataset.participant = participantId;
+  async function fillDeviceLists() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const current = (kind) => state.local && state.local.getTracks().find((t) => t.kind === kind);
+    for (const [kind, ids] of [["videoinput", ["camera-select", "camera-switch"]], ["audioinput", ["mic-select", "mic-switch"]]]) {
+      const track = current(kind === "videoinput" ? "video" : "audio");
+      const selected = track && track.getSettings ? track.getSettings().deviceId : "";
+      for (const id of ids) {
+        const select = $(id);
+        select.replaceChildren();
+        devices.filter((d) => d.kind === kind).forEach((d, i) => {
+          const option = new Option(d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`, d.deviceId);
+          option.selected = d.deviceId === selected;
+          select.append(option);
+        });
+      }
+    }
+  }
+
+  function applyToggles() {
+    if (state.local) {
+      state.local.getAudioTracks().forEach((t) => { t.enabled = state.audioOn; });
+      state.local.getVideoTracks().forEach((t) => { t.enabled = state.videoOn; });
+    }
+    for (const [id, on, onText, offText] of [
+      ["pre-mic", state.audioOn, "Microphone on", "Microphone off"], ["pre-cam", state.videoOn, "Camera on", "Camera off"],
+      ["ctl-mic", state.audioOn, "Mute", "Unmute"], ["ctl-cam", state.videoOn, "Stop video", "Start video"],
+    ]) {
+      $(id).setAttribute("aria-pressed", String(on));
+      $(id).textContent = on ? onText : offText;
+    }
+  }
+
+  async function startPreview(cameraId, micId) {
+    if (state.local) state.local.getTracks().forEach((t) => t.stop());
+    const { stream, note } = await openLocalMedia(cameraId, micId);
+    state.local = stream;
+    $("preview").srcObject = stream;
+    $("preview-note").hidden = !note;
+    $("preview-note").textContent = note;
+    applyToggles();
+    await fillDeviceLists();
+  }
+
+  // ---- Tiles -------------------------------------------------------------------------------
+
+  function nameOf(id) {
+    if (id === state.me) return `${state.name} (you)`;
+    const p = state.participants.get(id);
+    return p ? p.name : "";
+  }
+
+  function tile(key, participantId, isScreen) {
+    let entry = state.tiles.get(key);
+    if (!entry) {
+      const el = document.createElement("figure");
+      el.className = "tile" + (isScreen ? " screen" : "") + (participantId === state.me && !isScreen ? " local" : "");
+      el.dataset.participant = participantId;
       const video = document.createElement("video");
       video.autoplay = true;
       video.playsInline = true;
-      if (participantId === state.me) video.muted = true;
+      video.muted = participantId === state.me;
+      const avatar = document.createElement("div");
+      avatar.className = "avatar";
+      avatar.setAttribute("aria-hidden", "true");
       const caption = document.createElement("figcaption");
-      tile.append(video, caption);
-      $("grid").append(tile);
+      el.append(avatar, video, caption);
+      $("grid").append(el);
+      entry = { el, stream: new MediaStream() };
+      video.srcObject = entry.stream;
+      state.tiles.set(key, entry);
     }
-    const who = state.participants.get(participantId);
-    tile.querySelector("figcaption").textContent = participantId === state.me ? "You" : (who ? who.name : "");
-    return tile;
+    refreshTile(key);
+    return entry;
   }
 
-  async function localMedia() {
-    const mute = (params.get("mute") || "").split(",");
-    const wantAudio = !mute.includes("mic");
-    const wantVideo = !mute.includes("camera");
-    if (!wantAudio && !wantVideo) return null;
-    try {
-      return await navigator.mediaDevices.getUserMedia({ audio: wantAudio, video: wantVideo });
-    } catch (err) {
-      status("Camera or microphone unavailable: joining to listen and watch.");
-      return null;
-    }
+  function refreshTile(key) {
+    const entry = state.tiles.get(key);
+    if (!entry) return;
+    const id = entry.el.dataset.participant;
+    const isScreen = entry.el.classList.contains("screen");
+    const p = id === state.me ? { audio_muted: !state.audioOn, video_muted: !state.videoOn, hand_raised: state.hand } : state.participants.get(id) || {};
+    const caption = entry.el.querySelector("figcaption");
+    caption.replaceChildren();
+    const label = document.createElement("span");
+    label.textContent = isScreen ? `${nameOf(id)} — screen` : nameOf(id);
+    caption.append(label);
+    if (!isScreen && p.audio_muted) caption.append(flag("muted", "Microphone off"));
+    if (!isScreen && p.hand_raised) caption.append(flag("✋", "Hand raised"));
+    entry.el.querySelector(".avatar").textContent = !isScreen && p.video_muted ? (nameOf(id)[0] || "?").toUpperCase() : "";
+    entry.el.querySelector("video").style.visibility = !isScreen && p.video_muted ? "hidden" : "visible";
+    entry.el.classList.toggle("speaking", id === state.speaker && !isScreen);
   }
+
+  function flag(text, label) {
+    const span = document.createElement("span");
+    span.className = "flag";
+    span.textContent = text;
+    span.setAttribute("aria-label", label);
+    return span;
+  }
+
+  function removeParticipantTiles(id) {
+    for (const [key, entry] of state.tiles) {
+      if (entry.el.dataset.participant === id) { entry.el.remove(); state.tiles.delete(key); }
+    }
+    layout();
+  }
+
+  function layout() {
+    const grid = $("grid");
+    const hasScreen = [...state.tiles.values()].some((t) => t.el.classList.contains("screen"));
+    grid.classList.toggle("has-screen", hasScreen && state.view === "gallery");
+    grid.classList.toggle("speaker", state.view === "speaker");
+    const featuredKey = [...state.tiles.keys()].find((k) => k.endsWith(":screen"))
+      || (state.speaker && state.speaker !== state.me ? `${state.speaker}:camera` : [...state.tiles.keys()].find((k) => !k.startsWith(`${state.me}:`)));
+    for (const [key, entry] of state.tiles) entry.el.classList.toggle("featured", state.view === "speaker" && key === featuredKey);
+    $("ctl-view").textContent = state.view === "speaker" ? "Gallery view" : "Speaker view";
+  }
+
+  // ---- Media connection --------------------------------------------------------------------
 
   async function connectMedia() {
     const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: state.iceServers || [] });
@@ -57,113 +181,385 @@
         pc.addTrack(track, state.local);
         sources[track.id] = track.kind === "audio" ? "microphone" : "camera";
       }
-      tileFor(state.me).querySelector("video").srcObject = state.local;
+      const own = tile(`${state.me}:camera`, state.me, false);
+      state.local.getVideoTracks().forEach((t) => own.stream.addTrack(t));
     } else {
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
     pc.ontrack = (event) => {
-      const stream = event.streams[0];
-      if (!stream) return;
-      const video = tileFor(stream.id).querySelector("video");
-      if (video.srcObject !== stream) video.srcObject = stream;
+      const info = state.trackInfo.get(event.track.id);
+      const participantId = info ? info.participant_id : (event.streams[0] && event.streams[0].id);
+      if (!participantId) return;
+      const isScreen = info && info.source === "screen";
+      const entry = tile(`${participantId}:${isScreen ? "screen" : "camera"}`, participantId, isScreen);
+      entry.stream.addTrack(event.track);
+      event.track.onended = () => entry.stream.removeTrack(event.track);
+      layout();
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "connected") status("Connected");
-      if (pc.connectionState === "failed") status("Media connection failed");
+      if (pc.connectionState === "connected") { status(""); state.reconnects = 0; }
+      if (pc.connectionState === "failed" && !state.leaving) reconnect("The media connection failed");
     };
     await pc.setLocalDescription(await pc.createOffer());
     send({ type: "offer", sdp: pc.localDescription.sdp, sources });
   }
 
-  async function onMessage(message) {
+  function renegotiate(sources, attempt = 0) {
+    // Through the message queue, so the offer never interleaves with a server offer being
+    // applied; while an exchange is under way it is retried shortly after.
+    const step = async () => {
+      const pc = state.pc;
+      if (!pc) return;
+      if (pc.signalingState !== "stable") {
+        if (attempt < 25) setTimeout(() => renegotiate(sources, attempt + 1), 200);
+        return;
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+    };
+    state.queue = state.queue.then(step, step);
+    return state.queue;
+  }
+
+  async function toggleScreen() {
+    if (state.screen) return stopScreen();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) { status("Screen sharing is not available in this browser"); return; }
+    let stream;
+    try { stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }); } catch (_) { return; }
+    const track = stream.getVideoTracks()[0];
+    state.screen = stream;
+    // A new send-only m-line: addTrack could reuse a line the server offered for someone else.
+    state.screenTransceiver = state.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    state.screenSender = state.screenTransceiver.sender;
+    track.onended = () => stopScreen();
+    const own = tile(`${state.me}:screen`, state.me, true);
+    own.stream.addTrack(track);
+    layout();
+    $("ctl-screen").setAttribute("aria-pressed", "true");
+    $("ctl-screen").textContent = "Stop sharing";
+    send({ type: "media_state", screen_sharing: true });
+    await renegotiate({ [track.id]: "screen" });
+  }
+
+  async function stopScreen() {
+    if (!state.screen) return;
+    state.screen.getTracks().forEach((t) => t.stop());
+    if (state.screenTransceiver) {
+      await state.screenTransceiver.sender.replaceTrack(null);
+      state.screenTransceiver.direction = "inactive";
+    }
+    state.screen = null;
+    state.screenSender = null;
+    state.screenTransceiver = null;
+    const entry = state.tiles.get(`${state.me}:screen`);
+    if (entry) { entry.el.remove(); state.tiles.delete(`${state.me}:screen`); }
+    layout();
+    $("ctl-screen").setAttribute("aria-pressed", "false");
+    $("ctl-screen").textContent = "Share screen";
+    send({ type: "media_state", screen_sharing: false });
+    await renegotiate({});
+  }
+
+  async function switchDevice(kind, deviceId) {
+    const constraints = kind === "video" ? { video: { deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } };
+    let fresh;
+    try { fresh = (await navigator.mediaDevices.getUserMedia(constraints)).getTracks()[0]; } catch (err) { status(`Cannot use that device: ${err.message}`); return; }
+    fresh.enabled = kind === "video" ? state.videoOn : state.audioOn;
+    const old = state.local && state.local.getTracks().find((t) => t.kind === kind);
+    const sender = state.pc && state.pc.getSenders().find((s) => s.track && s.track.kind === kind && s !== state.screenSender);
+    if (sender) await sender.replaceTrack(fresh);
+    if (old) { state.local.removeTrack(old); old.stop(); }
+    if (state.local) state.local.addTrack(fresh);
+    const own = state.tiles.get(`${state.me}:camera`);
+    if (own && kind === "video") { own.stream.getVideoTracks().forEach((t) => own.stream.removeTrack(t)); own.stream.addTrack(fresh); }
+  }
+
+  // ---- Signalling --------------------------------------------------------------------------
+
+  function onMessage(message) {
+    // Messages are handled one at a time: SDP steps must not interleave.
+    state.queue = state.queue.then(() => handle(message)).catch((err) => status(String(err)));
+  }
+
+  async function handle(message) {
     switch (message.type) {
       case "joined":
         state.me = message.participant_id;
-        state.iceServers = message.ice_servers;
         state.role = message.role;
-        // Guests of a presentation or lecture start with their microphone off.
-        if (message.role === "guest" && message.room.mute_mode !== "conversation" && state.local) {
-          state.local.getAudioTracks().forEach((t) => { t.enabled = false; });
-          send({ type: "media_state", audio_muted: true });
-        }
+        state.iceServers = message.ice_servers || [];
         for (const p of message.participants) state.participants.set(p.participant_id, p);
+        if (message.role === "guest" && message.room.mute_mode !== "conversation") state.audioOn = false;
+        applyToggles();
         $("prejoin").hidden = true;
         $("room").hidden = false;
+        document.querySelectorAll(".host-only").forEach((el) => { el.hidden = state.role !== "moderator"; });
         await connectMedia();
+        send({ type: "media_state", audio_muted: !state.audioOn, video_muted: !state.videoOn });
+        for (const p of message.participants) tile(`${p.participant_id}:camera`, p.participant_id, false);
+        renderPeople();
+        layout();
         break;
       case "answer":
-        await state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        if (state.pc.signalingState === "have-local-offer") await state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
         break;
       case "offer":
+        if (state.pc.signalingState !== "stable") return; // glare: the server yields and offers again
         await state.pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
         await state.pc.setLocalDescription(await state.pc.createAnswer());
         send({ type: "answer", sdp: state.pc.localDescription.sdp });
         break;
       case "track":
-        state.tracks.set(message.track_id, message);
+        state.trackInfo.set(message.track_id, message);
         break;
+      case "track_removed": {
+        const info = state.trackInfo.get(message.track_id);
+        state.trackInfo.delete(message.track_id);
+        if (info && info.source === "screen") {
+          const key = `${message.participant_id}:screen`;
+          const entry = state.tiles.get(key);
+          if (entry) { entry.el.remove(); state.tiles.delete(key); }
+          layout();
+        }
+        break;
+      }
       case "participant_joined":
         state.participants.set(message.participant.participant_id, message.participant);
+        tile(`${message.participant.participant_id}:camera`, message.participant.participant_id, false);
+        renderPeople();
+        layout();
         break;
       case "participant_updated":
         state.participants.set(message.participant.participant_id, message.participant);
-        tileFor(message.participant.participant_id);
+        refreshTile(`${message.participant.participant_id}:camera`);
+        renderPeople();
         break;
-      case "participant_left": {
+      case "participant_left":
         state.participants.delete(message.participant_id);
-        const tile = document.querySelector(`[data-participant="${message.participant_id}"]`);
-        if (tile) tile.remove();
+        removeParticipantTiles(message.participant_id);
+        renderPeople();
         break;
-      }
       case "dominant_speaker":
-        document.querySelectorAll(".tile.speaking").forEach((t) => t.classList.remove("speaking"));
-        tileFor(message.participant_id).classList.add("speaking");
+        state.speaker = message.participant_id;
+        for (const key of state.tiles.keys()) refreshTile(key);
+        layout();
+        break;
+      case "chat":
+        addChat(message);
+        break;
+      case "muted_by_moderator":
+        state.audioOn = false;
+        applyToggles();
+        status("A moderator muted your microphone");
+        break;
+      case "room_locked":
+        state.locked = message.locked;
+        $("ctl-lock").setAttribute("aria-pressed", String(state.locked));
+        $("ctl-lock").textContent = state.locked ? "Unlock meeting" : "Lock meeting";
+        status(state.locked ? "The meeting is locked" : "The meeting is unlocked");
         break;
       case "ended":
+        finish("The meeting has ended", "The host ended the meeting for everyone.", "ended_by_host");
+        break;
       case "removed":
-        leave(message.type === "ended" ? "The meeting has ended." : "You were removed from the meeting.");
+        finish("You were removed", "A moderator removed you from the meeting.", "removed");
         break;
       case "error":
-        status(message.message);
+        onError(message);
         break;
     }
   }
 
-  function leave(text) {
-    send({ type: "leave" });
-    if (state.pc) state.pc.close();
-    if (state.local) state.local.getTracks().forEach((t) => t.stop());
-    if (state.ws) state.ws.close();
-    $("room").hidden = true;
-    $("left").hidden = false;
-    $("left-text").textContent = text;
-    // Set only for a signed-in host, from its `/auth` sign-in (validated as an http(s) URL there).
-    if (root.dataset.afterCallUrl) location.href = root.dataset.afterCallUrl;
+  function onError(message) {
+    if (!state.me) {
+      // Refused before joining: back to the form with the reason.
+      $("join-error").hidden = false;
+      $("join-error").textContent = message.message;
+      $("join").disabled = false;
+      state.leaving = true;
+      return;
+    }
+    if (message.code === "media_lost") { reconnect(message.message); return; }
+    status(message.message);
   }
 
-  async function join(name) {
-    state.local = await localMedia();
+  function addChat(message) {
+    const item = document.createElement("li");
+    const from = document.createElement("div");
+    from.className = "from";
+    from.textContent = message.participant_id === state.me ? "You" : message.name;
+    const text = document.createElement("div");
+    text.textContent = message.text;
+    item.append(from, text);
+    $("chat-log").append(item);
+    item.scrollIntoView({ block: "end" });
+    if ($("chat-panel").hidden || $("panel").hidden) {
+      state.unread += 1;
+      $("unread").hidden = false;
+      $("unread").textContent = String(state.unread);
+    }
+  }
+
+  function renderPeople() {
+    const list = $("people");
+    list.replaceChildren();
+    const entries = [[state.me, { name: state.name, role: state.role, audio_muted: !state.audioOn, hand_raised: state.hand }], ...state.participants];
+    for (const [id, p] of entries) {
+      if (!id) continue;
+      const item = document.createElement("li");
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = `${id === state.me ? `${p.name} (you)` : p.name}${p.role === "moderator" ? " · host" : ""}${p.hand_raised ? " ✋" : ""}${p.audio_muted ? " · muted" : ""}`;
+      item.append(who);
+      if (state.role === "moderator" && id !== state.me) {
+        item.append(button(`Mute ${p.name}`, "Mute", () => send({ type: "mute_participant", participant_id: id })));
+        item.append(button(`Remove ${p.name}`, "Remove", () => send({ type: "remove_participant", participant_id: id })));
+      }
+      list.append(item);
+    }
+  }
+
+  function button(label, text, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // ---- Joining, leaving, reconnecting ------------------------------------------------------
+
+  function openSocket() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/conf/call/${encodeURIComponent(code)}/ws`);
     state.ws = ws;
     ws.onopen = () => {
-      const join = { type: "join", name };
-      if (params.get("pin")) join.pin = params.get("pin");
+      const join = { type: "join", name: state.name };
+      const pin = ($("pin") && $("pin").value.trim()) || params.get("pin");
+      if (pin) join.pin = pin;
       if (params.get("moderator_pin")) join.moderator_pin = params.get("moderator_pin");
       if (params.get("mod")) join.moderator_token = params.get("mod");
       send(join);
     };
-    ws.onmessage = (event) => onMessage(JSON.parse(event.data)).catch((err) => status(String(err)));
-    ws.onclose = () => { if (!$("left").hidden) return; status("Disconnected"); };
+    ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+    ws.onclose = () => { if (!state.leaving && state.me) reconnect("Connection lost"); };
   }
 
+  function join(name) {
+    state.name = name;
+    state.leaving = false;
+    $("join").disabled = true;
+    $("join-error").hidden = true;
+    openSocket();
+  }
+
+  function teardown() {
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+    if (state.pc) state.pc.close();
+    state.ws = null;
+    state.pc = null;
+    for (const entry of state.tiles.values()) entry.el.remove();
+    state.tiles.clear();
+    state.participants.clear();
+    state.trackInfo.clear();
+    state.me = null;
+    state.queue = Promise.resolve();
+  }
+
+  function reconnect(reason) {
+    if (state.leaving) return;
+    if (state.reconnects >= 5) { finish("Disconnected", `${reason}. Check your network and rejoin.`, "connection_lost"); return; }
+    state.reconnects += 1;
+    status(`${reason} — reconnecting…`);
+    teardown();
+    if (state.screen) { state.screen.getTracks().forEach((t) => t.stop()); state.screen = null; }
+    setTimeout(() => { if (!state.leaving) openSocket(); }, 500 * state.reconnects);
+  }
+
+  function afterCallUrl() {
+    const fromSession = root.dataset.afterCallUrl;
+    const fromParam = params.get("after_call_url");
+    const url = fromSession || fromParam;
+    return url && /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  function finish(title, text, reason) {
+    state.leaving = true;
+    send({ type: "leave" });
+    teardown();
+    if (state.local) state.local.getTracks().forEach((t) => t.stop());
+    if (state.screen) state.screen.getTracks().forEach((t) => t.stop());
+    const target = afterCallUrl();
+    if (target) { location.href = target; return; }
+    $("room").hidden = true;
+    $("prejoin").hidden = true;
+    $("ended").hidden = false;
+    $("ended-title").textContent = title;
+    $("ended-text").textContent = text;
+    root.dataset.leftReason = reason;
+    status("");
+  }
+
+  // ---- Controls ----------------------------------------------------------------------------
+
+  function togglePanel(part) {
+    const panel = $("panel");
+    const open = !(!panel.hidden && !$(part).hidden);
+    for (const p of ["chat-panel", "people-panel", "settings-panel"]) $(p).hidden = p !== part || !open;
+    panel.hidden = !open;
+    for (const [id, p] of [["ctl-chat", "chat-panel"], ["ctl-people", "people-panel"], ["ctl-settings", "settings-panel"]]) {
+      $(id).setAttribute("aria-pressed", String(open && p === part));
+    }
+    if (open && part === "chat-panel") { state.unread = 0; $("unread").hidden = true; $("chat-input").focus(); }
+  }
+
+  $("pre-mic").addEventListener("click", () => { state.audioOn = !state.audioOn; applyToggles(); });
+  $("pre-cam").addEventListener("click", () => { state.videoOn = !state.videoOn; applyToggles(); });
+  $("camera-select").addEventListener("change", () => startPreview($("camera-select").value, $("mic-select").value));
+  $("mic-select").addEventListener("change", () => startPreview($("camera-select").value, $("mic-select").value));
+  $("camera-switch").addEventListener("change", () => switchDevice("video", $("camera-switch").value));
+  $("mic-switch").addEventListener("change", () => switchDevice("audio", $("mic-switch").value));
+  $("ctl-mic").addEventListener("click", () => {
+    state.audioOn = !state.audioOn; applyToggles(); refreshTile(`${state.me}:camera`);
+    send({ type: "media_state", audio_muted: !state.audioOn });
+  });
+  $("ctl-cam").addEventListener("click", () => {
+    state.videoOn = !state.videoOn; applyToggles(); refreshTile(`${state.me}:camera`);
+    send({ type: "media_state", video_muted: !state.videoOn });
+  });
+  $("ctl-screen").addEventListener("click", () => { toggleScreen().catch((err) => status(String(err))); });
+  $("ctl-hand").addEventListener("click", () => {
+    state.hand = !state.hand;
+    $("ctl-hand").setAttribute("aria-pressed", String(state.hand));
+    $("ctl-hand").textContent = state.hand ? "Lower hand" : "Raise hand";
+    refreshTile(`${state.me}:camera`);
+    send({ type: "raise_hand", raised: state.hand });
+  });
+  $("ctl-chat").addEventListener("click", () => togglePanel("chat-panel"));
+  $("ctl-people").addEventListener("click", () => { renderPeople(); togglePanel("people-panel"); });
+  $("ctl-settings").addEventListener("click", () => { fillDeviceLists(); togglePanel("settings-panel"); });
+  $("ctl-view").addEventListener("click", () => { state.view = state.view === "speaker" ? "gallery" : "speaker"; layout(); });
+  $("ctl-mute-all").addEventListener("click", () => send({ type: "mute_all" }));
+  $("ctl-lock").addEventListener("click", () => send({ type: "lock_room", locked: !state.locked }));
+  $("ctl-end").addEventListener("click", () => send({ type: "end_meeting" }));
+  $("ctl-leave").addEventListener("click", () => finish("You left the meeting", "", "left"));
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("chat-input").value.trim();
+    if (text) send({ type: "chat", text });
+    $("chat-input").value = "";
+  });
   $("join-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const name = $("name").value.trim();
     if (name) join(name);
   });
-  $("leave").addEventListener("click", () => leave("You left the meeting."));
-  $("name").value = params.get("name") || $("name").value;
-  if (params.get("skip_join") === "1" && $("name").value.trim()) join($("name").value.trim());
+
+  if (params.get("name")) $("name").value = params.get("name");
+  if ($("pin") && params.get("pin")) $("pin").value = params.get("pin");
+  startPreview().then(() => {
+    const name = $("name").value.trim();
+    if (name && params.get("skip_join") === "1") join(name);
+  });
 })();

@@ -40,6 +40,7 @@ struct Member {
 struct HubRoom {
     session_id: i64,
     members: HashMap<PeerId, Member>,
+    locked: bool,
 }
 
 /// All rooms with someone in them.
@@ -84,6 +85,7 @@ impl Hub {
                 HubRoom {
                     session_id,
                     members: HashMap::new(),
+                    locked: false,
                 },
             );
         }
@@ -221,6 +223,51 @@ impl Hub {
             .await
             .get(room)
             .map_or(0, |r| r.members.len())
+    }
+
+    /// Whether the room is locked (only moderators may join).
+    pub async fn is_locked(&self, room: &str) -> bool {
+        self.rooms.lock().await.get(room).is_some_and(|r| r.locked)
+    }
+
+    /// Locks or unlocks a room and tells everyone.
+    pub async fn set_locked(&self, room: &str, locked: bool) {
+        let mut rooms = self.rooms.lock().await;
+        if let Some(hub_room) = rooms.get_mut(room) {
+            hub_room.locked = locked;
+            for member in hub_room.members.values() {
+                let _ = member
+                    .tx
+                    .send(Outbound::Send(ServerMessage::RoomLocked { locked }));
+            }
+        }
+    }
+
+    /// Participants who joined as guests.
+    pub async fn guests(&self, room: &str) -> Vec<PeerId> {
+        let rooms = self.rooms.lock().await;
+        rooms
+            .get(room)
+            .map(|r| {
+                r.members
+                    .iter()
+                    .filter(|(_, m)| !m.moderator)
+                    .map(|(id, _)| *id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Stores a chat message with the room's meeting session.
+    pub async fn record_chat(&self, room: &str, participant_key: &str, name: &str, text: &str) {
+        let session = self.rooms.lock().await.get(room).map(|r| r.session_id);
+        if let Some(session_id) = session
+            && let Err(err) =
+                store::meetings::add_chat_message(&self.db, session_id, participant_key, name, text)
+                    .await
+        {
+            tracing::warn!(%err, "cannot store chat message");
+        }
     }
 
     /// Whether a participant is in a room.

@@ -54,6 +54,10 @@ pub enum ClientMessage {
     MuteParticipant { participant_id: String },
     /// Moderator: remove someone from the meeting.
     RemoveParticipant { participant_id: String },
+    /// Moderator: mute every guest's microphone.
+    MuteAll {},
+    /// Moderator: lock (or unlock) the room; while locked only moderators may join.
+    LockRoom { locked: bool },
     /// Moderator: end the meeting for everyone.
     EndMeeting {},
     /// Leave the meeting.
@@ -123,6 +127,9 @@ pub enum ServerMessage {
         sent_at: String,
     },
     MutedByModerator {},
+    RoomLocked {
+        locked: bool,
+    },
     Removed {
         reason: &'static str,
     },

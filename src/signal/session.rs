@@ -254,6 +254,14 @@ async fn wait_for_join(
             .await;
             return None;
         }
+        if !moderator && media.hub.is_locked(&access.room_key).await {
+            send(
+                socket,
+                &ServerMessage::error("room_locked", "The host has locked this meeting"),
+            )
+            .await;
+            return None;
+        }
         let peer = media.next_peer();
         let role = if moderator { "moderator" } else { "guest" };
         let view = ParticipantView {
@@ -383,6 +391,10 @@ async fn handle(
                 .await;
                 return Flow::Continue;
             }
+            media
+                .hub
+                .record_chat(room, &wire_id(me.peer), &me.name, &text)
+                .await;
             let message = ServerMessage::Chat {
                 participant_id: wire_id(me.peer),
                 name: me.name.clone(),
@@ -449,6 +461,42 @@ async fn handle(
                     }),
                 )
                 .await;
+        }
+        ClientMessage::MuteAll {} => {
+            if !me.moderator {
+                send(
+                    socket,
+                    &ServerMessage::error("forbidden", "Only moderators may mute everyone"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            for guest in media.hub.guests(room).await {
+                media.sfu.force_mute(guest, true);
+                media
+                    .hub
+                    .tell(
+                        room,
+                        guest,
+                        Outbound::Send(ServerMessage::MutedByModerator {}),
+                    )
+                    .await;
+                media
+                    .hub
+                    .update(room, guest, |v| v.audio_muted = true)
+                    .await;
+            }
+        }
+        ClientMessage::LockRoom { locked } => {
+            if !me.moderator {
+                send(
+                    socket,
+                    &ServerMessage::error("forbidden", "Only moderators may lock the meeting"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            media.hub.set_locked(room, locked).await;
         }
         ClientMessage::EndMeeting {} => {
             if !me.moderator {

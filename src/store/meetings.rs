@@ -114,3 +114,25 @@ pub async fn host_room(
     })
     .transpose()
 }
+
+/// Stores one chat message of a meeting session.
+pub async fn add_chat_message(
+    db: &Db,
+    session_id: i64,
+    participant_key: &str,
+    name: &str,
+    text: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_messages (session_id, participant_key, name, text, sent_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(session_id)
+    .bind(participant_key)
+    .bind(name)
+    .bind(text)
+    .bind(now())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

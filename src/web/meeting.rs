@@ -21,6 +21,8 @@ struct MeetingPage<'a> {
     signed_in_host: bool,
     /// Where the signed-in host goes when it leaves (from `/auth`, validated there).
     after_call_url: Option<&'a str>,
+    /// The room admits guests only with its security PIN.
+    needs_pin: bool,
 }
 
 /// `GET /conf/call/<access_code>`.
@@ -47,5 +49,6 @@ pub async fn show(
         after_call_url: host_session
             .as_ref()
             .and_then(|s| s.after_call_url.as_deref()),
+        needs_pin: room.security_pin.is_some(),
     })
 }

@@ -19,6 +19,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/meeting.js"),
     ),
+    (
+        "meeting.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/meeting.css"),
+    ),
 ];
 
 /// `GET /static/<file>`.

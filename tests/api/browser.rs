@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp};
 
 /// chromedriver as a child process on a free port; killed on drop.
-struct Driver {
+pub struct Driver {
     child: std::process::Child,
     url: String,
     _profiles: tempfile::TempDir,
@@ -23,7 +23,7 @@ impl Drop for Driver {
 }
 
 /// Starts chromedriver, or returns None (loudly) when the browser is not installed here.
-async fn start_driver() -> Option<Driver> {
+pub async fn start_driver() -> Option<Driver> {
     let installed = std::path::Path::new("/usr/bin/chromedriver").exists()
         && std::path::Path::new("/usr/bin/chromium").exists();
     if !installed {
@@ -64,7 +64,7 @@ async fn start_driver() -> Option<Driver> {
     })
 }
 
-async fn browser(driver: &Driver, profile: &str, origin: &str) -> Client {
+pub async fn browser(driver: &Driver, profile: &str, origin: &str) -> Client {
     let dir = driver._profiles.path().join(profile);
     let args = vec![
         "--headless=new".to_string(),
@@ -78,6 +78,7 @@ async fn browser(driver: &Driver, profile: &str, origin: &str) -> Client {
         "--disable-component-update".into(),
         "--disable-sync".into(),
         "--no-first-run".into(),
+        "--window-size=1280,800".into(),
         "--autoplay-policy=no-user-gesture-required".into(),
         // Every tenant hostname resolves to this machine, as DNS would in production.
         "--host-resolver-rules=MAP * 127.0.0.1".into(),

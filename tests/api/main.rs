@@ -15,6 +15,7 @@ mod embedding;
 mod host_controls;
 mod invites;
 mod login;
+mod meeting_page;
 mod oidc;
 mod onboarding;
 mod rooms;

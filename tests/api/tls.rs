@@ -214,6 +214,24 @@ async fn certificates_per_sni_redirect_hsts_and_reload() {
         "{answer}"
     );
 
+    // Handlers that need the client address (login rate limits) work over TLS too.
+    let mut stream = handshake(tls_addr, sni(BETA))
+        .await
+        .expect("beta handshake");
+    let body = r#"{"email": "root@beta.test", "password": "Sup3rSecret!"}"#;
+    let request = format!(
+        "POST /enterprise_api/authenticate HTTP/1.1\r\nHost: {BETA}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.contains("auth_token"),
+        "{answer}"
+    );
+
     // Plain HTTP: tenants are sent to HTTPS on the same host and path; nothing else is.
     let mut tcp = TcpStream::connect(plain_addr).await.expect("plain connect");
     let answer = http_get(&mut tcp, ALPHA, "/conf/call/1234567?name=Ann").await;

@@ -150,6 +150,26 @@ async fn three_people_meet_chat_share_and_the_host_ends_it() {
     let chat = wait_for(&ann, "{ const log = document.getElementById('chat-log').textContent; return log.includes('hello from bob') ? [log, document.getElementById('unread').textContent] : null; }", 10).await;
     assert!(chat.is_array(), "ann's chat: {chat}");
     assert_eq!(chat[1], "1", "unread badge");
+    let stored: Vec<(String, String)> = {
+        use sqlx::Row;
+        sqlx::query("SELECT name, text FROM chat_messages")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("chat rows")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("name").expect("name"),
+                    r.try_get("text").expect("text"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        stored,
+        vec![("Bob".to_string(), "hello from bob".to_string())],
+        "chat is kept with the session"
+    );
 
     // A network drop: Bob's page rejoins by itself and sees both others again.
     let old_id = eval(&bob, "done(window.confab.me);").await;

@@ -150,6 +150,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_all(state, listener, None, shutdown).await
+}
+
+/// Like [`serve`], plus HTTPS on `tls_listener` when given (certificates from `tls_cert_dir`):
+/// the plain listener then redirects tenant hostnames to HTTPS.
+pub async fn serve_all(
+    state: AppState,
+    listener: TcpListener,
+    tls_listener: Option<TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Load certificates first: a bad folder stops start-up before anything runs.
+    let tls = match tls_listener {
+        Some(tls_listener) => {
+            let certs = crate::tls::certs::CertStore::load(&state.config.tls_cert_dir)?;
+            certs.watch(Duration::from_secs(state.config.tls_reload_secs));
+            tracing::info!(names = ?certs.names(), "TLS certificates");
+            Some((tls_listener, crate::tls::server_config(certs)?))
+        }
+        None => None,
+    };
     tokio::spawn(mail::worker::run(
         state.db.clone(),
         state.transport.clone(),
@@ -157,10 +178,34 @@ pub async fn serve(
     ));
     tokio::spawn(housekeeping(state.clone()));
     tokio::spawn(crate::scheduling::reminders::run(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let mut plain = router(state.clone());
+    if let Some((tls_listener, config)) = tls {
+        let https = crate::tls::with_hsts(router(state.clone()));
+        tokio::spawn(crate::tls::serve(
+            tls_listener,
+            config,
+            https,
+            stopped.clone(),
+        ));
+        plain = plain.layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::tls::redirect_to_https,
+        ));
+    }
+    let mut stopped = stopped;
+    axum::serve(
+        listener,
+        plain.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    })
+    .await?;
     Ok(())
 }
 

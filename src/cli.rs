@@ -127,7 +127,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(%listen, mail = %state.transport.describe(), "confab listening");
     println!("confab listening on http://{listen}");
-    crate::app::serve(state, listener, shutdown_signal()).await
+    let tls_listener = match state.config.tls_listen {
+        Some(tls_listen) => {
+            let tls_listener = TcpListener::bind(tls_listen).await?;
+            println!("confab listening on https://{tls_listen}");
+            Some(tls_listener)
+        }
+        None => None,
+    };
+    crate::app::serve_all(state, listener, tls_listener, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

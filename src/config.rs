@@ -59,6 +59,14 @@ pub struct Config {
     pub conference_join_early_secs: i64,
     /// How often the scheduler looks for due jobs (reminders), in seconds.
     pub scheduler_poll_secs: u64,
+    /// Address the HTTPS listener binds (e.g. `0.0.0.0:443`); unset = no TLS termination here.
+    pub tls_listen: Option<SocketAddr>,
+    /// Folder of `<hostname>.pem` + `<hostname>.key` (and `_wildcard.<domain>.pem/.key`) files.
+    pub tls_cert_dir: PathBuf,
+    /// How often the certificate folder is checked for changed files, in seconds.
+    pub tls_reload_secs: u64,
+    /// Where `domain/verify` connects instead of `<domain>:80` (tests, split-horizon DNS).
+    pub domain_verify_connect_to: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -89,6 +97,10 @@ impl Default for Config {
             reminder_offsets_secs: vec![15 * 60],
             conference_join_early_secs: 15 * 60,
             scheduler_poll_secs: 30,
+            tls_listen: None,
+            tls_cert_dir: PathBuf::from("data/certs"),
+            tls_reload_secs: 30,
+            domain_verify_connect_to: None,
         }
     }
 }
@@ -222,6 +234,18 @@ impl Config {
         if let Some(v) = var("CONFAB_SCHEDULER_POLL_SECS") {
             self.scheduler_poll_secs = parse("CONFAB_SCHEDULER_POLL_SECS", &v)?;
         }
+        if let Some(v) = var("CONFAB_TLS_LISTEN") {
+            self.tls_listen = optional("CONFAB_TLS_LISTEN", &v)?;
+        }
+        if let Some(v) = var("CONFAB_TLS_CERT_DIR").filter(|v| !v.is_empty()) {
+            self.tls_cert_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("CONFAB_TLS_RELOAD_SECS") {
+            self.tls_reload_secs = parse("CONFAB_TLS_RELOAD_SECS", &v)?;
+        }
+        if let Some(v) = var("CONFAB_DOMAIN_VERIFY_CONNECT_TO") {
+            self.domain_verify_connect_to = optional("CONFAB_DOMAIN_VERIFY_CONNECT_TO", &v)?;
+        }
         Ok(())
     }
 
@@ -309,6 +333,14 @@ impl Config {
         if self.scheduler_poll_secs == 0 {
             return Err(invalid("scheduler_poll_secs", "must be at least 1"));
         }
+        if self.tls_reload_secs == 0 {
+            return Err(invalid("tls_reload_secs", "must be at least 1"));
+        }
+        if let Some(tls) = self.tls_listen
+            && tls == self.listen
+        {
+            return Err(invalid("tls_listen", "must differ from listen"));
+        }
         Ok(())
     }
 
@@ -329,6 +361,25 @@ impl Config {
         }
     }
 
+    /// Base URL of a hostname on the HTTPS listener, for redirects from plain HTTP: the public
+    /// port when the public scheme is https, else the TLS listen port (left out when 443).
+    pub fn https_base_url(&self, hostname: &str) -> String {
+        let port = match (
+            self.public_scheme.as_str(),
+            self.public_port,
+            self.tls_listen,
+        ) {
+            ("https", Some(port), _) => port,
+            (_, _, Some(tls)) => tls.port(),
+            _ => 443,
+        };
+        if port == 443 {
+            format!("https://{hostname}")
+        } else {
+            format!("https://{hostname}:{port}")
+        }
+    }
+
     /// Mail outbox folder used when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
@@ -343,6 +394,18 @@ where
         .trim()
         .parse()
         .map_err(|e: T::Err| invalid(name, &e.to_string()))
+}
+
+/// An optional value: empty means unset.
+fn optional<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(name, value).map(Some)
+    }
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -408,6 +471,10 @@ impl fmt::Debug for Config {
                 &self.conference_join_early_secs,
             )
             .field("scheduler_poll_secs", &self.scheduler_poll_secs)
+            .field("tls_listen", &self.tls_listen)
+            .field("tls_cert_dir", &self.tls_cert_dir)
+            .field("tls_reload_secs", &self.tls_reload_secs)
+            .field("domain_verify_connect_to", &self.domain_verify_connect_to)
             .finish_non_exhaustive()
     }
 }
@@ -450,6 +517,32 @@ mod tests {
             .apply_env(|name| (name == "CONFAB_PUBLIC_PORT").then(|| "eighty".into()))
             .unwrap_err();
         assert!(err.to_string().contains("CONFAB_PUBLIC_PORT"), "{err}");
+    }
+
+    #[test]
+    fn tls_settings() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "CONFAB_TLS_LISTEN" => Some("0.0.0.0:8443".into()),
+                "CONFAB_TLS_CERT_DIR" => Some("/etc/certs".into()),
+                "CONFAB_DOMAIN_VERIFY_CONNECT_TO" => Some("".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.tls_listen.map(|a| a.port()), Some(8443));
+        assert_eq!(config.tls_cert_dir, PathBuf::from("/etc/certs"));
+        assert_eq!(config.domain_verify_connect_to, None);
+        assert_eq!(
+            config.https_base_url("meet.example.com"),
+            "https://meet.example.com:8443"
+        );
+        let err = config
+            .apply_env(|name| (name == "CONFAB_TLS_LISTEN").then(|| "port 443".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("CONFAB_TLS_LISTEN"), "{err}");
+        config.tls_reload_secs = 0;
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -13,4 +13,5 @@ pub mod sfu;
 pub mod signal;
 pub mod store;
 pub mod tenancy;
+pub mod tls;
 pub mod web;

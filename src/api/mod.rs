@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod company;
 pub mod conference;
+pub mod domain;
 pub mod extract;
 pub mod fields;
 pub mod host;
@@ -53,5 +54,10 @@ pub fn router() -> Router<AppState> {
             // Logos are uploaded inline as base64: this one method takes larger bodies.
             post(theme::update).layer(DefaultBodyLimit::max(theme::MAX_THEME_BODY_BYTES)),
         )
+        .route("/domain/add", post(domain::add))
+        .route("/domain/list", post(domain::list))
+        .route("/domain/verify", post(domain::verify))
+        .route("/domain/set_primary", post(domain::set_primary))
+        .route("/domain/delete", post(domain::delete))
         .route("/openapi.json", get(openapi::openapi_json))
 }

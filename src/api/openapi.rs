@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{api_token, company, conference, host, session, sso, theme};
+use super::{api_token, company, conference, domain, host, session, sso, theme};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -48,6 +48,7 @@ impl Modify for TokenSchemes {
         sso::reset_sso_secret, sso::set_openid, sso::get_openid, sso::delete_openid,
         conference::create, conference::get, conference::list, conference::update, conference::delete,
         theme::get, theme::update,
+        domain::add, domain::list, domain::verify, domain::set_primary, domain::delete,
     ),
     modifiers(&TokenSchemes),
     security(("bearer" = []), ("api_token" = []))

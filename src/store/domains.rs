@@ -1,4 +1,5 @@
-//! Hostnames that resolve to a company (its subdomain of the reseller domain, later custom domains).
+//! Hostnames that resolve to a company: its subdomain of the reseller domain and its verified
+//! custom domains (see `custom_domains`). Exactly one row per company is primary (used in URLs).
 
 use sqlx::{AnyConnection, Row};
 
@@ -24,7 +25,7 @@ pub async fn resolve(db: &Db, hostname: &str) -> sqlx::Result<Option<ResolvedDom
          FROM domains d
          JOIN companies c ON c.id = d.company_id
          JOIN resellers r ON r.id = c.reseller_id
-         WHERE d.hostname = $1",
+         WHERE d.hostname = $1 AND d.verified_at IS NOT NULL",
     )
     .bind(hostname)
     .fetch_optional(&db.pool)
@@ -43,34 +44,55 @@ pub async fn resolve(db: &Db, hostname: &str) -> sqlx::Result<Option<ResolvedDom
     .transpose()
 }
 
-/// Registers `hostname` as the primary domain of a company.
+/// Registers `hostname` as the primary domain of a company (its subdomain, verified by nature).
 pub async fn insert_primary(
     conn: &mut AnyConnection,
     hostname: &str,
     company_id: i64,
 ) -> sqlx::Result<()> {
+    insert_subdomain(conn, hostname, company_id, true).await
+}
+
+async fn insert_subdomain(
+    conn: &mut AnyConnection,
+    hostname: &str,
+    company_id: i64,
+    primary: bool,
+) -> sqlx::Result<()> {
+    let now = now();
     sqlx::query(
-        "INSERT INTO domains (hostname, company_id, is_primary, created_at) VALUES ($1, $2, 1, $3)",
+        "INSERT INTO domains (hostname, company_id, is_primary, created_at, is_custom, verified_at)
+         VALUES ($1, $2, $3, $4, 0, $4)",
     )
     .bind(hostname)
     .bind(company_id)
-    .bind(now())
+    .bind(i64::from(primary))
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Replaces the primary hostname of a company (after a subdomain change).
+/// Replaces the subdomain hostname of a company (after a subdomain change). It stays primary
+/// only if it was: a custom primary domain keeps its place.
 pub async fn replace_primary(
     conn: &mut AnyConnection,
     company_id: i64,
     hostname: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM domains WHERE company_id = $1 AND is_primary = 1")
+    let was_primary =
+        sqlx::query("SELECT is_primary FROM domains WHERE company_id = $1 AND is_custom = 0")
+            .bind(company_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get::<i64, _>("is_primary"))
+            .transpose()?
+            .is_none_or(|p| p != 0);
+    sqlx::query("DELETE FROM domains WHERE company_id = $1 AND is_custom = 0")
         .bind(company_id)
         .execute(&mut *conn)
         .await?;
-    insert_primary(conn, hostname, company_id).await
+    insert_subdomain(conn, hostname, company_id, was_primary).await
 }
 
 /// Whether a hostname is already taken by any company of any reseller.

@@ -5,6 +5,7 @@ pub mod browser_sessions;
 pub mod companies;
 pub mod conferences;
 pub mod credentials;
+pub mod custom_domains;
 pub mod domains;
 pub mod hosts;
 pub mod mail_outbox;

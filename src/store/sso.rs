@@ -225,7 +225,7 @@ pub async fn take_pending_login(db: &Db, state_hash: &str) -> sqlx::Result<Optio
 pub async fn embed_origins_for_hostname(db: &Db, hostname: &str) -> sqlx::Result<Vec<String>> {
     let row = sqlx::query(
         "SELECT c.embed_origins FROM domains d JOIN companies c ON c.id = d.company_id
-         WHERE d.hostname = $1",
+         WHERE d.hostname = $1 AND d.verified_at IS NOT NULL",
     )
     .bind(hostname)
     .fetch_optional(&db.pool)

@@ -1,6 +1,8 @@
 //! Tenancy: every request is resolved to the company (and so the reseller) whose domain it came to.
 
 pub mod companies;
+pub mod domain_check;
+pub mod domains;
 pub mod hosts;
 pub mod names;
 pub mod resellers;

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama) on tenant domains.
 
 pub mod csrf;
+pub mod domain_token;
 pub mod frame_policy;
 pub mod login;
 pub mod meeting;
@@ -215,4 +216,5 @@ pub fn router() -> Router<AppState> {
         )
         .route(upcoming::PATH, get(upcoming::show))
         .route("/healthz", get(|| async { "ok" }))
+        .route(domain_token::ROUTE, get(domain_token::serve))
 }

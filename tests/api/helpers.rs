@@ -157,6 +157,8 @@ impl TestApp {
             smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
             media_udp: "127.0.0.1:0".parse().expect("media address"),
             data_dir: dir.path().to_path_buf(),
+            // Custom domains are verified against this very server.
+            domain_verify_connect_to: Some(addr),
             ..Config::default()
         };
         tweak(&mut config);

@@ -1,0 +1,218 @@
+//! `domain/*`: a company's custom domains, their ownership proof and the primary domain.
+
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{company::company_in_scope, extract::Authed, fields::timestamp};
+use crate::{
+    app::{App, AppState},
+    auth::{Caller, Role},
+    error::{AppError, AppResult},
+    store::{self, companies::Company, custom_domains::DomainRow},
+    tenancy::{domain_check::WELL_KNOWN_PREFIX, domains},
+};
+
+/// Selects one domain of a company.
+#[derive(Deserialize, ToSchema)]
+pub struct DomainRequest {
+    pub company_id: i64,
+    /// The hostname, e.g. `meet.example.com`.
+    #[schema(example = "meet.example.com")]
+    pub domain: String,
+}
+
+/// Input of `domain/verify`.
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyDomainRequest {
+    pub company_id: i64,
+    #[schema(example = "meet.example.com")]
+    pub domain: String,
+    /// Also make it the company's primary domain (used in meeting URLs and links).
+    #[serde(default)]
+    pub primary: bool,
+}
+
+/// Input of `domain/list`.
+#[derive(Deserialize, ToSchema)]
+pub struct CompanyDomainsRequest {
+    pub company_id: i64,
+}
+
+/// A domain as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct DomainView {
+    pub domain: String,
+    /// `pending` until ownership is proven, then `verified`.
+    #[schema(example = "pending")]
+    pub status: &'static str,
+    /// Whether meeting URLs and links use it.
+    pub primary: bool,
+    /// `false` for the company's subdomain of the reseller domain.
+    pub custom: bool,
+    pub url: String,
+    /// While pending: the token to serve, and where (see `verification_url`).
+    pub verification_token: Option<String>,
+    /// While pending: the URL the server fetches on `domain/verify`; it must answer the token.
+    pub verification_url: Option<String>,
+    pub verified_at: Option<String>,
+    pub created_at: String,
+}
+
+/// A single domain answer.
+#[derive(Serialize, ToSchema)]
+pub struct DomainResponse {
+    #[serde(flatten)]
+    pub domain: DomainView,
+    pub message: String,
+}
+
+/// All domains of a company.
+#[derive(Serialize, ToSchema)]
+pub struct DomainListResponse {
+    pub domains: Vec<DomainView>,
+    pub message: String,
+}
+
+/// Answer of `domain/delete`.
+#[derive(Serialize, ToSchema)]
+pub struct DomainDeleted {
+    pub domain: String,
+    pub deleted: bool,
+    pub message: String,
+}
+
+fn view(app: &App, d: DomainRow) -> DomainView {
+    let pending = d.verified_at.is_none();
+    DomainView {
+        url: app.config.base_url(&d.hostname),
+        status: if pending { "pending" } else { "verified" },
+        primary: d.is_primary,
+        custom: d.is_custom,
+        verification_url: d
+            .verification_token
+            .as_ref()
+            .filter(|_| pending)
+            .map(|t| format!("http://{}{WELL_KNOWN_PREFIX}{t}", d.hostname)),
+        verification_token: d.verification_token.filter(|_| pending),
+        verified_at: d.verified_at.map(timestamp),
+        created_at: timestamp(d.created_at),
+        domain: d.hostname,
+    }
+}
+
+/// The company the request names, if the caller may manage its domains.
+async fn company(app: &App, caller: &Caller, company_id: i64, method: &str) -> AppResult<Company> {
+    caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], method)?;
+    company_in_scope(app, caller, company_id).await
+}
+
+/// The named domain of a company, as the caller spelled it (normalised); malformed names are 404.
+async fn one(app: &App, company_id: i64, hostname: &str) -> AppResult<DomainRow> {
+    let hostname = crate::tenancy::normalize_hostname(hostname).unwrap_or_default();
+    let mut conn = app.db.pool.acquire().await?;
+    store::custom_domains::get(&mut conn, company_id, &hostname)
+        .await?
+        .ok_or_else(|| AppError::not_found("Domain"))
+}
+
+/// Adds a custom domain to a company, pending until `domain/verify` proves ownership.
+#[utoipa::path(post, path = "/enterprise_api/domain/add", operation_id = "domain_add", tag = "domain",
+    request_body = DomainRequest,
+    responses((status = 200, body = DomainResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Domain in use", body = crate::error::ErrorBody)))]
+pub async fn add(
+    State(app): State<AppState>,
+    request: Authed<DomainRequest>,
+) -> AppResult<Json<DomainResponse>> {
+    let Authed { caller, body, .. } = request;
+    let company = company(&app, &caller, body.company_id, "domain/add").await?;
+    let hostname = domains::custom_hostname(&body.domain)?;
+    let row = domains::add(&app, company.id, &hostname).await?;
+    Ok(Json(DomainResponse {
+        domain: view(&app, row),
+        message: "Domain added; serve the token and call domain/verify".into(),
+    }))
+}
+
+/// Lists a company's domains, its subdomain included.
+#[utoipa::path(post, path = "/enterprise_api/domain/list", operation_id = "domain_list", tag = "domain",
+    request_body = CompanyDomainsRequest,
+    responses((status = 200, body = DomainListResponse), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(app): State<AppState>,
+    request: Authed<CompanyDomainsRequest>,
+) -> AppResult<Json<DomainListResponse>> {
+    let Authed { caller, body, .. } = request;
+    let company = company(&app, &caller, body.company_id, "domain/list").await?;
+    let rows = store::custom_domains::list(&app.db, company.id).await?;
+    Ok(Json(DomainListResponse {
+        domains: rows.into_iter().map(|d| view(&app, d)).collect(),
+        message: "OK".into(),
+    }))
+}
+
+/// Fetches the token from the domain itself; on success the domain serves the company.
+#[utoipa::path(post, path = "/enterprise_api/domain/verify", operation_id = "domain_verify", tag = "domain",
+    request_body = VerifyDomainRequest,
+    responses((status = 200, body = DomainResponse), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, description = "The domain did not answer the token", body = crate::error::ErrorBody)))]
+pub async fn verify(
+    State(app): State<AppState>,
+    request: Authed<VerifyDomainRequest>,
+) -> AppResult<Json<DomainResponse>> {
+    let Authed { caller, body, .. } = request;
+    let company = company(&app, &caller, body.company_id, "domain/verify").await?;
+    let row = one(&app, company.id, &body.domain).await?;
+    domains::verify(&app, company.id, &row.hostname, body.primary).await?;
+    let row = one(&app, company.id, &row.hostname).await?;
+    Ok(Json(DomainResponse {
+        domain: view(&app, row),
+        message: "Domain verified".into(),
+    }))
+}
+
+/// Makes a verified domain (or the subdomain) the company's primary domain.
+#[utoipa::path(post, path = "/enterprise_api/domain/set_primary", operation_id = "domain_set_primary", tag = "domain",
+    request_body = DomainRequest,
+    responses((status = 200, body = DomainResponse), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Domain not verified yet", body = crate::error::ErrorBody)))]
+pub async fn set_primary(
+    State(app): State<AppState>,
+    request: Authed<DomainRequest>,
+) -> AppResult<Json<DomainResponse>> {
+    let Authed { caller, body, .. } = request;
+    let company = company(&app, &caller, body.company_id, "domain/set_primary").await?;
+    let row = one(&app, company.id, &body.domain).await?;
+    domains::set_primary(&app, company.id, &row.hostname).await?;
+    let row = one(&app, company.id, &row.hostname).await?;
+    Ok(Json(DomainResponse {
+        domain: view(&app, row),
+        message: "Primary domain set".into(),
+    }))
+}
+
+/// Removes a custom domain; if it was primary, the subdomain becomes primary again.
+#[utoipa::path(post, path = "/enterprise_api/domain/delete", operation_id = "domain_delete", tag = "domain",
+    request_body = DomainRequest,
+    responses((status = 200, body = DomainDeleted), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "The company's subdomain", body = crate::error::ErrorBody)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    request: Authed<DomainRequest>,
+) -> AppResult<Json<DomainDeleted>> {
+    let Authed { caller, body, .. } = request;
+    let company = company(&app, &caller, body.company_id, "domain/delete").await?;
+    let row = one(&app, company.id, &body.domain).await?;
+    domains::delete(&app, company.id, &row.hostname).await?;
+    Ok(Json(DomainDeleted {
+        domain: row.hostname,
+        deleted: true,
+        message: "Domain deleted".into(),
+    }))
+}

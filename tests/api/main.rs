@@ -10,6 +10,7 @@ mod calendar;
 mod cli;
 mod conference;
 mod durability;
+mod embed_sdk;
 mod embedding;
 mod host_controls;
 mod invites;

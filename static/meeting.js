@@ -249,10 +249,21 @@
     send({ type: "offer", sdp: pc.localDescription.sdp, sources });
   }
 
-  async function renegotiate(sources) {
-    const pc = state.pc;
-    await pc.setLocalDescription(await pc.createOffer());
-    send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+  function renegotiate(sources, attempt = 0) {
+    // Through the message queue, so the offer never interleaves with a server offer being
+    // applied; while an exchange is under way it is retried shortly after.
+    const step = async () => {
+      const pc = state.pc;
+      if (!pc) return;
+      if (pc.signalingState !== "stable") {
+        if (attempt < 25) setTimeout(() => renegotiate(sources, attempt + 1), 200);
+        return;
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+    };
+    state.queue = state.queue.then(step, step);
+    return state.queue;
   }
 
   async function toggleScreen() {

@@ -150,6 +150,36 @@ async fn three_people_meet_chat_share_and_the_host_ends_it() {
     let chat = wait_for(&ann, "{ const log = document.getElementById('chat-log').textContent; return log.includes('hello from bob') ? [log, document.getElementById('unread').textContent] : null; }", 10).await;
     assert!(chat.is_array(), "ann's chat: {chat}");
     assert_eq!(chat[1], "1", "unread badge");
+    let stored: Vec<(String, String)> = {
+        use sqlx::Row;
+        sqlx::query("SELECT name, text FROM chat_messages")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("chat rows")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("name").expect("name"),
+                    r.try_get("text").expect("text"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        stored,
+        vec![("Bob".to_string(), "hello from bob".to_string())],
+        "chat is kept with the session"
+    );
+
+    // A network drop: Bob's page rejoins by itself and sees both others again.
+    let old_id = eval(&bob, "done(window.confab.me);").await;
+    eval(&bob, "window.confab.ws.close(); done(true);").await;
+    let rejoined = wait_for(&bob, &format!("{{ const m = await {MEDIA_STATS}; return window.confab.me && window.confab.me !== {old_id} && m.video >= 2 ? window.confab.me : null; }}"), 25).await;
+    assert!(
+        rejoined.is_string(),
+        "bob rejoined: {rejoined}, {:?}",
+        media(&bob).await
+    );
 
     // (3) Ann shares a screen (a canvas stands in for the picker's choice); Bob sees it large.
     eval(&ann, "const canvas = document.createElement('canvas'); canvas.width = 640; canvas.height = 360;
@@ -159,6 +189,8 @@ async fn three_people_meet_chat_share_and_the_host_ends_it() {
         document.getElementById('ctl-screen').click(); done(true);").await;
     let screen = wait_for(&bob, "{ const t = document.querySelector('#grid .tile.screen video'); return t && t.videoWidth > 0 ? [t.videoWidth, t.getBoundingClientRect().width] : null; }", 20).await;
     assert!(screen.is_array(), "bob sees the screen: {screen}");
+    let rects = eval(&bob, "done([document.getElementById('grid').className, ...[...document.querySelectorAll('#grid .tile')].map(t => { const r = t.getBoundingClientRect(); return [t.className, Math.round(r.top), Math.round(r.height)]; })]);").await;
+    eprintln!("layout with a screen share: {rects}");
     artifact(
         "meeting-screen-share.png",
         &bob.screenshot().await.expect("screenshot"),

@@ -43,7 +43,9 @@
   if (params.get("strip_layout") === "1") { root.classList.add("strip"); document.body.classList.add("strip-page"); }
   if (flagParam("hideLogo")) document.body.classList.add("hide-logo");
   // A class rather than `hidden`: joining unhides the host-only buttons by role.
-  const hiddenControls = new Set((params.get("hideButtons") || "").split(",").map((b) => b.trim()).filter(Boolean));
+  const controlAliases = { "participants-pane": "participants", "mute-video-everyone": "mute-everyone" }; // imMail's names
+  const hiddenControls = new Set((params.get("hideButtons") || "").split(",").map((b) => b.trim()).filter(Boolean)
+    .map((b) => controlAliases[b] || b));
   if (observer) ["microphone", "camera", "desktop", "raisehand", "settings"].forEach((c) => hiddenControls.add(c));
   document.querySelectorAll("[data-control]").forEach((el) => {
     if (hiddenControls.has(el.dataset.control)) el.classList.add("control-hidden");

@@ -11,11 +11,11 @@ use axum::{
     response::{Html, IntoResponse},
     routing::get,
 };
-use fantoccini::Client;
+use fantoccini::{Client, wd::TimeoutConfiguration};
 use serde_json::{Value, json};
 
 use crate::{
-    browser::{browser, start_driver},
+    browser::{Driver, browser, start_driver},
     helpers::{Backend, TestApp},
     meeting_page::{eval, wait_for},
 };
@@ -100,6 +100,46 @@ async fn start_partner_site() -> SocketAddr {
     addr
 }
 
+/// The browsers a test opened, so that every one is closed even when opening the next one or
+/// the story fails (killing chromedriver alone leaves Chromium running).
+#[derive(Clone, Default)]
+struct Opened(std::sync::Arc<std::sync::Mutex<Vec<Client>>>);
+
+impl Opened {
+    async fn open(&self, driver: &Driver, profile: &str, secure: &str) -> Client {
+        let client = patient(browser(driver, profile, secure).await).await;
+        if let Ok(mut list) = self.0.lock() {
+            list.push(client.clone());
+        }
+        client
+    }
+
+    async fn close_all(&self) {
+        let clients: Vec<Client> = self
+            .0
+            .lock()
+            .map(|mut list| list.drain(..).collect())
+            .unwrap_or_default();
+        for client in clients {
+            let _ = client.close().await;
+        }
+    }
+}
+
+/// A browser that waits long enough for a loaded machine: scripts may poll for a minute.
+async fn patient(client: Client) -> Client {
+    let timeouts = TimeoutConfiguration::new(
+        Some(Duration::from_secs(120)),
+        Some(Duration::from_secs(120)),
+        Some(Duration::ZERO),
+    );
+    client
+        .update_timeouts(timeouts)
+        .await
+        .expect("set timeouts");
+    client
+}
+
 /// Waits until the partner page has an event `name` matching the JS condition on `e` (after
 /// `skip` earlier events); returns it or null.
 async fn event(client: &Client, name: &str, condition: &str, skip: usize) -> Value {
@@ -108,7 +148,7 @@ async fn event(client: &Client, name: &str, condition: &str, skip: usize) -> Val
         &format!(
             "window.events.slice({skip}).find((e) => e.name === {name:?} && ({condition})) || null"
         ),
-        20,
+        60,
     )
     .await
 }
@@ -148,18 +188,20 @@ async fn a_partner_page_drives_the_meeting_with_the_sdk() {
     let meeting_origin = format!("http://joe.alpha.test:{}", app.addr.port());
     // Camera and microphone need a secure context, for the frame and every page above it.
     let secure = format!("{meeting_origin},{partner_origin},{other_origin}");
-    let ann = browser(&driver, "ann", &secure).await;
-    let bob = browser(&driver, "bob", &secure).await;
-    let outcome = tokio::spawn(story(
-        ann.clone(),
-        bob.clone(),
-        meeting_origin,
-        partner_origin,
-        other_origin,
-    ))
+    // The driver outlives the task: the browsers are closed through it afterwards.
+    let driver = std::sync::Arc::new(driver);
+    let opened = Opened::default();
+    let outcome = tokio::spawn({
+        let opened = opened.clone();
+        let driver = driver.clone();
+        async move {
+            let ann = opened.open(&driver, "ann", &secure).await;
+            let bob = opened.open(&driver, "bob", &secure).await;
+            story(ann, bob, meeting_origin, partner_origin, other_origin).await;
+        }
+    })
     .await;
-    let _ = ann.close().await;
-    let _ = bob.close().await;
+    opened.close_all().await;
     if let Err(failure) = outcome {
         std::panic::resume_unwind(failure.into_panic());
     }
@@ -185,6 +227,13 @@ async fn story(
     // Joined, as a guest, with the room's name.
     ann.goto(&partner_page).await.expect("open partner page");
     let joined = event(&ann, "videoConferenceJoined", "true", 0).await;
+    if joined.is_null() {
+        let _ = ann.enter_frame(0).await;
+        let inside = eval(&ann, "done({ href: location.href, text: document.body.innerText.slice(0, 400), me: window.confab && window.confab.me });").await;
+        let _ = ann.enter_parent_frame().await;
+        let events = eval(&ann, "done(window.events);").await;
+        panic!("not joined: frame {inside}; events {events}");
+    }
     assert_eq!(joined["data"]["roomName"], ROOM, "{joined}");
     assert_eq!(joined["data"]["displayName"], "Ann", "{joined}");
     assert!(
@@ -382,7 +431,7 @@ async fn story(
     .await
     .expect("bob reopens");
     assert_eq!(
-        wait_for(&bob, "!!(window.confab && window.confab.me)", 15).await,
+        wait_for(&bob, "!!(window.confab && window.confab.me)", 60).await,
         true
     );
     ann.goto(&page(&other_origin)).await.expect("other site");
@@ -407,4 +456,105 @@ async fn story(
             .contains("from the other site"),
         "{bob_view}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_options_shape_the_page() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let r = app.alpha.clone();
+    let company = app.company(&r, "joe").await;
+    app.ok(
+        &r.api_host,
+        &r.admin_token,
+        "host/create",
+        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "no_welcome_email": true}),
+    )
+    .await;
+    let origin = format!("http://joe.alpha.test:{}", app.addr.port());
+    // The driver outlives the task: the browsers are closed through it afterwards.
+    let driver = std::sync::Arc::new(driver);
+    let opened = Opened::default();
+    let outcome = tokio::spawn({
+        let opened = opened.clone();
+        let driver = driver.clone();
+        async move {
+            let ann = opened.open(&driver, "ann", &origin).await;
+            let olga = opened.open(&driver, "olga", &origin).await;
+            options_story(ann, olga, origin).await;
+        }
+    })
+    .await;
+    opened.close_all().await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn options_story(ann: Client, olga: Client, origin: String) {
+    ann.goto(&format!(
+        "{origin}/conf/call/{ROOM}?name=Ann&skip_join=1&hideButtons=chat,participants-pane,invite\
+         &startWithAudioMuted=true&res=240&hideLogo=1&tiles=1"
+    ))
+    .await
+    .expect("ann opens");
+    assert_eq!(
+        wait_for(&ann, "!!(window.confab && window.confab.me)", 60).await,
+        true
+    );
+    let shown =
+        |id: &str| format!("getComputedStyle(document.querySelector({id:?})).display !== 'none'");
+    let page = eval(
+        &ann,
+        &format!(
+            "const video = window.confab.local.getVideoTracks()[0];
+             done({{ chat: {chat}, people: {people}, mic: {mic}, logo: {logo},
+                    audioOn: window.confab.audioOn, height: video.getSettings().height }});",
+            chat = shown("#ctl-chat"),
+            people = shown("#ctl-people"),
+            mic = shown("#ctl-mic"),
+            logo = shown(".topbar"),
+        ),
+    )
+    .await;
+    assert_eq!(page["chat"], false, "{page}");
+    assert_eq!(page["people"], false, "{page}");
+    assert_eq!(page["mic"], true, "{page}");
+    assert_eq!(page["logo"], false, "{page}");
+    assert_eq!(page["audioOn"], false, "{page}");
+    assert!(
+        page["height"].as_u64().is_some_and(|h| h > 0 && h <= 240),
+        "{page}"
+    );
+
+    // An observer: no camera or microphone asked for, nothing published, no own tile.
+    olga.goto(&format!("{origin}/conf/call/{ROOM}?skip_join=1&observer=1"))
+        .await
+        .expect("olga opens");
+    assert_eq!(
+        wait_for(&olga, "!!(window.confab && window.confab.me)", 60).await,
+        true
+    );
+    let observer = eval(
+        &olga,
+        "done({ local: window.confab.local, sending: window.confab.pc.getSenders().filter((s) => s.track).length,
+                own: !!document.querySelector('.tile.local'), name: window.confab.name,
+                mic: getComputedStyle(document.getElementById('ctl-mic')).display });",
+    )
+    .await;
+    assert_eq!(
+        observer,
+        json!({"local": null, "sending": 0, "own": false, "name": "Observer", "mic": "none"})
+    );
+    // With `tiles=1` Ann's page shows one tile of the two.
+    let tiles = wait_for(
+        &ann,
+        "document.querySelectorAll('.tile').length === 2 \
+         ? document.querySelectorAll('.tile:not(.over-cap)').length : null",
+        15,
+    )
+    .await;
+    assert_eq!(tiles, 1);
 }

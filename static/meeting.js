@@ -205,11 +205,11 @@
       || (state.speaker && state.speaker !== state.me ? `${state.speaker}:camera` : [...state.tiles.keys()].find((k) => !k.startsWith(`${state.me}:`)));
     for (const [key, entry] of state.tiles) entry.el.classList.toggle("featured", state.view === "speaker" && key === featuredKey);
     if (maxTiles) {
-      // The cap keeps the featured tile and screen shares; camera tiles fill what is left.
-      let shown = 0;
+      // Screen shares and the speaker view's featured tile always show; camera tiles fill the rest.
+      const always = (key, entry) => entry.el.classList.contains("screen") || (state.view === "speaker" && key === featuredKey);
+      let room = maxTiles - [...state.tiles].filter(([key, entry]) => always(key, entry)).length;
       for (const [key, entry] of state.tiles) {
-        const keep = key === featuredKey || entry.el.classList.contains("screen") || shown < maxTiles;
-        if (keep) shown += 1;
+        const keep = always(key, entry) || room-- > 0;
         entry.el.classList.toggle("over-cap", !keep);
       }
     }

@@ -46,6 +46,8 @@
   const controlAliases = { "participants-pane": "participants", "mute-video-everyone": "mute-everyone" }; // imMail's names
   const hiddenControls = new Set((params.get("hideButtons") || "").split(",").map((b) => b.trim()).filter(Boolean)
     .map((b) => controlAliases[b] || b));
+  // The company's own hidden controls (theme settings) join the embedder's.
+  (root.dataset.hiddenControls || "").split(",").map((b) => b.trim()).filter(Boolean).forEach((c) => hiddenControls.add(c));
   if (observer) ["microphone", "camera", "desktop", "raisehand", "settings"].forEach((c) => hiddenControls.add(c));
   document.querySelectorAll("[data-control]").forEach((el) => {
     if (hiddenControls.has(el.dataset.control)) el.classList.add("control-hidden");

@@ -55,6 +55,8 @@ pub struct CompanyView {
     pub host_count: i64,
     /// Origins allowed to show the company's pages in a frame (besides the company domain).
     pub embed_origins: Vec<String>,
+    /// Meeting controls hidden on the company's meeting pages.
+    pub hidden_controls: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -96,6 +98,12 @@ pub struct UpdateCompanyRequest {
     /// `scheme://host[:port]` with http or https.
     #[schema(example = json!(["https://app.partner.tld"]))]
     pub embed_origins: Option<Vec<String>>,
+    /// Replaces the meeting controls hidden on the company's meeting pages (`[]` shows all), by
+    /// the names of the embedding `hideButtons` option: camera, chat, desktop, fullscreen, hangup,
+    /// invite, microphone, raisehand, recording, security, settings, tileview and the others listed
+    /// in the API reference.
+    #[schema(example = json!(["recording", "invite"]))]
+    pub hidden_controls: Option<Vec<String>>,
 }
 
 fn view(app: &App, c: Company) -> CompanyView {
@@ -110,6 +118,7 @@ fn view(app: &App, c: Company) -> CompanyView {
         is_admin_company: c.is_admin_company,
         host_count: c.host_count,
         embed_origins: serde_json::from_str(&c.embed_origins).unwrap_or_default(),
+        hidden_controls: serde_json::from_str(&c.hidden_controls).unwrap_or_default(),
         created_at: timestamp(c.created_at),
         updated_at: timestamp(c.updated_at),
     }
@@ -232,6 +241,10 @@ pub async fn update(
     if let Some(origins) = &body.embed_origins {
         let origins = crate::auth::sso::targets::embed_origins(origins)?;
         after.embed_origins = serde_json::to_string(&origins).map_err(AppError::internal)?;
+    }
+    if let Some(controls) = &body.hidden_controls {
+        let controls = companies::hidden_controls(controls)?;
+        after.hidden_controls = serde_json::to_string(&controls).map_err(AppError::internal)?;
     }
     companies::save(&app, &tenant.reseller_domain, &before, &after).await?;
     let company = company_in_scope(&app, &caller, before.id).await?;

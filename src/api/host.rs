@@ -204,11 +204,7 @@ pub async fn create(
     State(app): State<AppState>,
     request: Authed<CreateHostRequest>,
 ) -> AppResult<Json<HostResponse>> {
-    let Authed {
-        caller,
-        tenant,
-        body,
-    } = request;
+    let Authed { caller, body, .. } = request;
     caller.require(&[Role::ResellerAdmin, Role::CompanyAdmin], "host/create")?;
     let company_id = match (body.company_id, caller.role) {
         (Some(id), _) => id,
@@ -250,14 +246,7 @@ pub async fn create(
             .transpose()?,
     };
     let dialin = company.primary_dialin_number.clone();
-    let created = hosts::create(
-        &app,
-        &company,
-        &tenant.reseller_name,
-        &tenant.reseller_domain,
-        input,
-    )
-    .await?;
+    let created = hosts::create(&app, &company, input).await?;
     let mut host = view(&app, created.host, dialin);
     host.password_creation_link = Some(created.password_creation_link);
     host.login_token_public_key = Some(created.login_token);

@@ -9,9 +9,11 @@ pub mod host;
 pub mod openapi;
 pub mod session;
 pub mod sso;
+pub mod theme;
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     routing::{get, post},
 };
 
@@ -45,5 +47,11 @@ pub fn router() -> Router<AppState> {
         .route("/conference/list", post(conference::list))
         .route("/conference/update", post(conference::update))
         .route("/conference/delete", post(conference::delete))
+        .route("/theme/get", post(theme::get))
+        .route(
+            "/theme/update",
+            // Logos are uploaded inline as base64: this one method takes larger bodies.
+            post(theme::update).layer(DefaultBodyLimit::max(theme::MAX_THEME_BODY_BYTES)),
+        )
         .route("/openapi.json", get(openapi::openapi_json))
 }

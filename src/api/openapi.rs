@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{api_token, company, conference, host, session, sso};
+use super::{api_token, company, conference, host, session, sso, theme};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -35,7 +35,7 @@ impl Modify for TokenSchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Confab enterprise API",
+        title = "Enterprise API",
         description = "Provision companies and hosts. Every method is `POST /enterprise_api/<object>/<verb>` with a JSON body; \
             authenticated methods take `auth_token` in the body, an `Authorization: Bearer` header, or `?api_token=`. \
             Every answer has `message`; errors also have a stable `error` code."
@@ -47,6 +47,7 @@ impl Modify for TokenSchemes {
         api_token::create, api_token::list, api_token::revoke,
         sso::reset_sso_secret, sso::set_openid, sso::get_openid, sso::delete_openid,
         conference::create, conference::get, conference::list, conference::update, conference::delete,
+        theme::get, theme::update,
     ),
     modifiers(&TokenSchemes),
     security(("bearer" = []), ("api_token" = []))

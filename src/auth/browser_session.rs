@@ -18,7 +18,7 @@ use crate::{
 use super::token;
 
 /// Name of the session cookie.
-pub const COOKIE: &str = "confab_session";
+pub const COOKIE: &str = "mtg_session";
 
 /// A logged-in host on the domain of the request.
 #[derive(Debug, Clone)]

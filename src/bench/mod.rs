@@ -110,8 +110,6 @@ async fn local_server(
         tenancy::hosts::create(
             &state,
             &company,
-            "Bench",
-            "bench.test",
             tenancy::hosts::NewHostInput {
                 company_id,
                 name: format!("Room {i}"),

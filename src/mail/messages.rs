@@ -1,4 +1,4 @@
-//! The emails Confab sends, rendered from askama templates in the reseller's brand.
+//! Account emails, rendered from askama templates in the company's brand.
 
 use askama::Template;
 use lettre::{
@@ -6,33 +6,24 @@ use lettre::{
     message::{Mailbox, MultiPart},
 };
 
+use super::brand::Brand;
 use crate::error::{AppError, AppResult};
 
 #[derive(Template)]
 #[template(path = "email/welcome.txt")]
 struct WelcomeText<'a> {
-    brand: &'a str,
-    host_name: &'a str,
-    company_name: &'a str,
-    meeting_url: &'a str,
-    password_link: &'a str,
-    link_valid_days: i64,
+    w: &'a Welcome<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "email/welcome.html")]
 struct WelcomeHtml<'a> {
-    brand: &'a str,
-    host_name: &'a str,
-    company_name: &'a str,
-    meeting_url: &'a str,
-    password_link: &'a str,
-    link_valid_days: i64,
+    w: &'a Welcome<'a>,
 }
 
 /// What a welcome email says.
 pub struct Welcome<'a> {
-    pub brand: &'a str,
+    pub brand: &'a Brand,
     pub host_name: &'a str,
     pub company_name: &'a str,
     pub meeting_url: &'a str,
@@ -41,31 +32,14 @@ pub struct Welcome<'a> {
 }
 
 /// Builds the welcome email of a new host, with its password creation link.
-pub fn welcome(from: Mailbox, to: Mailbox, w: &Welcome<'_>) -> AppResult<Message> {
-    let text = WelcomeText {
-        brand: w.brand,
-        host_name: w.host_name,
-        company_name: w.company_name,
-        meeting_url: w.meeting_url,
-        password_link: w.password_link,
-        link_valid_days: w.link_valid_days,
-    }
-    .render()
-    .map_err(AppError::internal)?;
-    let html = WelcomeHtml {
-        brand: w.brand,
-        host_name: w.host_name,
-        company_name: w.company_name,
-        meeting_url: w.meeting_url,
-        password_link: w.password_link,
-        link_valid_days: w.link_valid_days,
-    }
-    .render()
-    .map_err(AppError::internal)?;
+pub fn welcome(to: Mailbox, w: &Welcome<'_>) -> AppResult<Message> {
+    let text = WelcomeText { w }.render().map_err(AppError::internal)?;
+    let html = WelcomeHtml { w }.render().map_err(AppError::internal)?;
     Message::builder()
-        .from(from)
+        .from(w.brand.sender.clone())
         .to(to)
-        .subject(format!("Welcome to {}", w.brand))
+        .subject(format!("Welcome to {}", w.brand.name))
+        .message_id(Some(w.brand.message_id()))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(AppError::internal)
 }

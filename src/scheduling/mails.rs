@@ -11,11 +11,8 @@ use lettre::{
     },
 };
 
-use super::ics::Method;
-use crate::{
-    auth::token,
-    error::{AppError, AppResult},
-};
+use super::{Brand, ics::Method};
+use crate::error::{AppError, AppResult};
 
 #[derive(Template)]
 #[template(path = "email/conference.txt")]
@@ -31,10 +28,8 @@ struct ConferenceHtml<'a> {
 
 /// What one conference email says.
 pub struct ConferenceMail<'a> {
-    /// The reseller's name: sender name and signature.
-    pub brand: &'a str,
-    /// The reseller's mail domain, for the Message-ID.
-    pub domain: &'a str,
+    /// The company's effective brand: product name, colours, logo, Message-ID domain.
+    pub brand: &'a Brand,
     pub company_name: &'a str,
     /// First line of the body, e.g. "You are invited".
     pub headline: &'a str,
@@ -65,11 +60,7 @@ pub fn build(from: Mailbox, to: Mailbox, m: &ConferenceMail<'_>) -> AppResult<Me
         .to(to)
         .subject(m.mail_subject.clone())
         // Kept with the queued message, so a retried delivery carries the same id.
-        .message_id(Some(format!(
-            "<{}@{}>",
-            &token::hash_secret(&token::random_secret())[..32],
-            m.domain
-        )));
+        .message_id(Some(m.brand.message_id()));
     let message = match &m.calendar {
         None => builder.multipart(alternative),
         Some((method, ics)) => {

@@ -17,25 +17,7 @@ use crate::{
     store::{self, Db, PageRequest, conferences::Conference},
 };
 
-/// The reseller a conference's mail speaks for: its name (sender, signature) and mail domain.
-#[derive(Debug, Clone)]
-pub struct Brand {
-    pub name: String,
-    pub domain: String,
-}
-
-impl Brand {
-    /// The brand of a reseller, looked up by id.
-    pub async fn of_reseller(db: &Db, reseller_id: i64) -> AppResult<Brand> {
-        let reseller = store::resellers::get(db, reseller_id)
-            .await?
-            .ok_or_else(|| crate::error::AppError::internal("conference of an unknown reseller"))?;
-        Ok(Brand {
-            name: reseller.name,
-            domain: reseller.domain,
-        })
-    }
-}
+pub use crate::mail::brand::Brand;
 
 /// The path of a conference's room: its own one-time code, or the host's personal room.
 pub fn join_path(conference: &Conference) -> String {

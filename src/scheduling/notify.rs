@@ -33,11 +33,6 @@ pub struct Recipient<'a> {
     pub url: String,
 }
 
-fn sender(config: &Config, brand: &Brand) -> AppResult<Mailbox> {
-    mail::reseller_sender(&brand.name, &config.mail_from_local_part, &brand.domain)
-        .ok_or_else(|| AppError::internal("reseller domain is not a valid mail domain"))
-}
-
 fn mailbox(name: &str, email: &str) -> AppResult<Mailbox> {
     let address = email.parse().map_err(|_| {
         AppError::invalid_field(
@@ -67,7 +62,7 @@ pub async fn queue_calendar(
     recipients: &[Recipient<'_>],
     attendees: &[Invitee],
 ) -> AppResult<()> {
-    let from = sender(config, brand)?;
+    let from = brand.sender.clone();
     let when = time::human(conference.starts_at, &conference.time_zone);
     let organizer = Attendee {
         name: conference.host_name.clone(),
@@ -129,8 +124,7 @@ pub async fn queue_calendar(
             from.clone(),
             mailbox(&r.invitee.name, &r.invitee.email)?,
             &ConferenceMail {
-                brand: &brand.name,
-                domain: &brand.domain,
+                brand,
                 company_name: &conference.company_name,
                 headline,
                 mail_subject: format!("{prefix}: {} @ {when}", conference.subject),
@@ -160,7 +154,7 @@ pub async fn queue_reminders(
     conference: &Conference,
     invitees: &[Invitee],
 ) -> AppResult<usize> {
-    let from = sender(config, brand)?;
+    let from = brand.sender.clone();
     let when = time::human(conference.starts_at, &conference.time_zone);
     let url = join_url(config, conference);
     let mut people = vec![(
@@ -173,8 +167,7 @@ pub async fn queue_reminders(
             from.clone(),
             mailbox(name, email)?,
             &ConferenceMail {
-                brand: &brand.name,
-                domain: &brand.domain,
+                brand,
                 company_name: &conference.company_name,
                 headline: "Your meeting starts soon",
                 mail_subject: format!("Reminder: {} @ {when}", conference.subject),

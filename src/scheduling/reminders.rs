@@ -82,7 +82,14 @@ async fn run_one(app: &App, job: &Job, now: i64) -> AppResult<usize> {
     // Deleted conferences have no jobs left; one that started already needs no reminder.
     if let Some(c) = conference.filter(|c| c.starts_at > now) {
         let invitees = store::conferences::invitees(&app.db, c.id).await?;
-        let brand = Brand::of_reseller(&app.db, c.reseller_id).await?;
+        let brand = Brand::of_company(
+            &app.db,
+            &app.config,
+            c.reseller_id,
+            c.company_id,
+            &c.company_hostname,
+        )
+        .await?;
         queued = notify::queue_reminders(&mut tx, &app.config, &brand, &c, &invitees).await?;
     }
     tx.commit().await?;

@@ -18,6 +18,8 @@ pub struct Company {
     pub host_count: i64,
     /// JSON array of the origins allowed to embed the company's pages in frames.
     pub embed_origins: String,
+    /// JSON array of meeting controls the company hides (names as in embedding `hideButtons`).
+    pub hidden_controls: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -33,7 +35,7 @@ pub struct NewCompany<'a> {
 }
 
 const SELECT: &str = "SELECT c.id, c.reseller_id, c.subdomain, c.name, c.openid_provider,
-        c.primary_dialin_number, c.is_admin_company, c.embed_origins, c.created_at, c.updated_at,
+        c.primary_dialin_number, c.is_admin_company, c.embed_origins, c.hidden_controls, c.created_at, c.updated_at,
         COALESCE((SELECT d.hostname FROM domains d WHERE d.company_id = c.id AND d.is_primary = 1), '') AS hostname,
         (SELECT COUNT(*) FROM hosts h WHERE h.company_id = c.id) AS host_count
     FROM companies c";
@@ -50,6 +52,7 @@ fn from_row(r: AnyRow) -> sqlx::Result<Company> {
         hostname: r.try_get("hostname")?,
         host_count: r.try_get("host_count")?,
         embed_origins: r.try_get("embed_origins")?,
+        hidden_controls: r.try_get("hidden_controls")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -127,7 +130,8 @@ pub async fn subdomain_taken(
 pub async fn update(conn: &mut AnyConnection, company: &Company) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE companies SET subdomain = $1, name = $2, openid_provider = $3,
-            primary_dialin_number = $4, updated_at = $5, embed_origins = $8
+            primary_dialin_number = $4, updated_at = $5, embed_origins = $8,
+            hidden_controls = $9
          WHERE id = $6 AND reseller_id = $7",
     )
     .bind(&company.subdomain)
@@ -138,6 +142,7 @@ pub async fn update(conn: &mut AnyConnection, company: &Company) -> sqlx::Result
     .bind(company.id)
     .bind(company.reseller_id)
     .bind(&company.embed_origins)
+    .bind(&company.hidden_controls)
     .execute(conn)
     .await?;
     Ok(())
@@ -167,6 +172,7 @@ pub async fn delete(conn: &mut AnyConnection, reseller_id: i64, id: i64) -> sqlx
         "DELETE FROM password_links WHERE host_id IN (SELECT id FROM hosts WHERE company_id = $1)",
         "DELETE FROM hosts WHERE company_id = $1",
         "DELETE FROM domains WHERE company_id = $1",
+        "DELETE FROM themes WHERE company_id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut *conn).await?;
     }

@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod resellers;
 pub mod scheduled_jobs;
 pub mod sso;
+pub mod themes;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -33,6 +33,58 @@ pub fn dialin_number(value: Option<&str>) -> AppResult<Option<String>> {
     Ok(Some(number))
 }
 
+/// Meeting controls a company may hide: the button names of the embedding `hideButtons` option.
+pub const CONTROLS: &[&str] = &[
+    "camera",
+    "chat",
+    "closedcaptions",
+    "desktop",
+    "download",
+    "embedmeeting",
+    "filmstrip",
+    "fullscreen",
+    "hangup",
+    "invite",
+    "livestreaming",
+    "microphone",
+    "mute-everyone",
+    "mute-video-everyone",
+    "participants-pane",
+    "raisehand",
+    "recording",
+    "security",
+    "select-background",
+    "settings",
+    "sharedvideo",
+    "shortcuts",
+    "stats",
+    "tileview",
+    "toggle-camera",
+    "videoquality",
+    "white-board",
+];
+
+/// Checks a list of hidden controls: known names only, each once, in the given order.
+pub fn hidden_controls(values: &[String]) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        let name = value.trim().to_ascii_lowercase();
+        if !CONTROLS.contains(&name.as_str()) {
+            return Err(AppError::invalid_field(
+                "hidden_controls",
+                format!(
+                    "`{value}` is not a meeting control ({})",
+                    CONTROLS.join(", ")
+                ),
+            ));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 fn hostname_for(subdomain: &str, reseller_domain: &str) -> String {
     format!("{subdomain}.{reseller_domain}")
 }

@@ -87,8 +87,6 @@ async fn new_password_link(
 pub async fn create(
     app: &App,
     company: &store::companies::Company,
-    reseller_name: &str,
-    reseller_domain: &str,
     input: NewHostInput,
 ) -> AppResult<CreatedHost> {
     let password_hash = match input.password {
@@ -155,16 +153,7 @@ pub async fn create(
         updated_at: now,
     };
     if input.send_welcome_email {
-        queue_welcome_email(
-            app,
-            &mut tx,
-            &host,
-            &company.name,
-            reseller_name,
-            reseller_domain,
-            &link,
-        )
-        .await?;
+        queue_welcome_email(app, &mut tx, &host, &company.name, &link).await?;
     }
     tx.commit().await?;
     app.mail_wake.notify_one();
@@ -180,26 +169,26 @@ async fn queue_welcome_email(
     conn: &mut AnyConnection,
     host: &Host,
     company_name: &str,
-    reseller_name: &str,
-    reseller_domain: &str,
     link: &str,
 ) -> AppResult<()> {
-    let from = mail::reseller_sender(
-        reseller_name,
-        &app.config.mail_from_local_part,
-        reseller_domain,
+    // The company's theme decides the sender, name and colours of the mail.
+    let brand = mail::brand::Brand::of_company(
+        &app.db,
+        &app.config,
+        host.reseller_id,
+        host.company_id,
+        &host.company_hostname,
     )
-    .ok_or_else(|| AppError::internal("reseller domain is not a valid mail domain"))?;
+    .await?;
     let to_address = host
         .email
         .parse()
         .map_err(|_| AppError::invalid_field("email", "cannot receive mail"))?;
     let to = Mailbox::new(Some(host.name.clone()), to_address);
     let message = mail::messages::welcome(
-        from,
         to,
         &mail::messages::Welcome {
-            brand: reseller_name,
+            brand: &brand,
             host_name: &host.name,
             company_name,
             meeting_url: &meeting_url(app, host),

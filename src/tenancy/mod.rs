@@ -4,6 +4,9 @@ pub mod companies;
 pub mod hosts;
 pub mod names;
 pub mod resellers;
+pub mod themes;
+
+use std::sync::Arc;
 
 use axum::{
     extract::FromRequestParts,
@@ -26,6 +29,10 @@ pub struct Tenant {
     pub reseller_name: String,
     pub reseller_domain: String,
     pub is_admin_company: bool,
+    /// The company's effective theme, read with the tenant so every page and error can use it.
+    pub theme: Arc<themes::Effective>,
+    /// Page option `?hideLogo=1` (set by the page extractor) for embedders.
+    pub hide_logo: bool,
 }
 
 /// Lowercases, strips the port and a trailing dot: `Joe.Example.COM.:8080` → `joe.example.com`.
@@ -90,7 +97,16 @@ impl Tenant {
         let found = store::domains::resolve(&state.db, &hostname)
             .await?
             .ok_or_else(unknown)?;
+        let theme = themes::effective(
+            &state.db,
+            found.reseller_id,
+            found.company_id,
+            &found.reseller_name,
+        )
+        .await?;
         Ok(Tenant {
+            theme,
+            hide_logo: false,
             hostname: found.hostname,
             company_id: found.company_id,
             company_name: found.company_name,

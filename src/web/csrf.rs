@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{auth::token, error::AppError};
 
-const COOKIE: &str = "confab_csrf";
+const COOKIE: &str = "mtg_csrf";
 
 /// The token to embed in a form, and the `Set-Cookie` value when a new one was made.
 pub fn issue(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {

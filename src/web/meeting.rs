@@ -21,6 +21,8 @@ struct MeetingPage<'a> {
     signed_in_host: bool,
     /// Where the signed-in host goes when it leaves (from `/auth`, validated there).
     after_call_url: Option<&'a str>,
+    /// Comma-separated meeting controls the company hides (`company/update` `hidden_controls`).
+    hidden_controls: &'a str,
     /// The room admits guests only with its security PIN.
     needs_pin: bool,
     /// Space-separated origins allowed to frame and drive the page (`embed_origins`), the same
@@ -48,7 +50,14 @@ pub async fn show(
         .await
         .map_err(|e| page_error(e.into()))?
         .join(" ");
+    let hidden_controls = store::companies::get(&state.db, tenant.reseller_id, tenant.company_id)
+        .await
+        .map_err(|e| page_error(e.into()))?
+        .and_then(|c| serde_json::from_str::<Vec<String>>(&c.hidden_controls).ok())
+        .unwrap_or_default()
+        .join(",");
     render(&MeetingPage {
+        hidden_controls: &hidden_controls,
         brand: &brand,
         host_name: &room.host_name,
         access_code: &room.record.access_code,

@@ -8,7 +8,10 @@ pub mod oidc;
 pub mod password;
 pub mod sso;
 pub mod static_files;
+pub mod theme_assets;
 pub mod upcoming;
+
+use std::sync::{Arc, LazyLock};
 
 use askama::Template;
 use axum::{
@@ -19,26 +22,41 @@ use axum::{
     routing::get,
 };
 
-use crate::{app::AppState, error::AppError, tenancy::Tenant};
+use crate::{
+    app::AppState,
+    error::AppError,
+    tenancy::{Tenant, themes::Effective},
+};
 
-/// Brand shown on a page: the reseller's name, or the product name when the tenant is unknown.
+/// Brand shown on a page: the tenant's effective theme, or a neutral one when the tenant is unknown.
 pub struct Brand {
     pub product: String,
     pub company: Option<String>,
+    pub theme: Arc<Effective>,
+    /// `?hideLogo=1`: embedders show their own logo around the frame.
+    pub hide_logo: bool,
 }
 
+static NEUTRAL: LazyLock<Arc<Effective>> = LazyLock::new(|| Arc::new(Effective::neutral()));
+
 impl Brand {
+    /// The brand of a resolved tenant.
     pub fn of(tenant: &Tenant) -> Self {
         Self {
-            product: tenant.reseller_name.clone(),
+            product: tenant.theme.product_name.clone(),
             company: Some(tenant.company_name.clone()),
+            theme: tenant.theme.clone(),
+            hide_logo: tenant.hide_logo,
         }
     }
 
+    /// The brand of pages on hostnames that belong to no tenant.
     pub fn neutral() -> Self {
         Self {
-            product: "Meetings".into(),
+            product: NEUTRAL.product_name.clone(),
             company: None,
+            theme: NEUTRAL.clone(),
+            hide_logo: false,
         }
     }
 }
@@ -61,12 +79,16 @@ struct HomePage<'a> {
 /// An [`AppError`] rendered as a themed HTML page.
 pub struct PageError {
     pub error: AppError,
-    pub brand: Brand,
+    /// Boxed: the brand is large and errors travel through every page handler's `Result`.
+    pub brand: Box<Brand>,
 }
 
 impl PageError {
     pub fn new(error: AppError, brand: Brand) -> Self {
-        Self { error, brand }
+        Self {
+            error,
+            brand: Box::new(brand),
+        }
     }
 }
 
@@ -74,7 +96,7 @@ impl From<AppError> for PageError {
     fn from(error: AppError) -> Self {
         Self {
             error,
-            brand: Brand::neutral(),
+            brand: Box::new(Brand::neutral()),
         }
     }
 }
@@ -120,11 +142,21 @@ impl FromRequestParts<AppState> for PageTenant {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        Tenant::from_request_parts(parts, state)
+        let mut tenant = Tenant::from_request_parts(parts, state)
             .await
-            .map(PageTenant)
-            .map_err(PageError::from)
+            .map_err(PageError::from)?;
+        tenant.hide_logo = hide_logo_asked(parts.uri.query());
+        Ok(PageTenant(tenant))
     }
+}
+
+/// Whether the query string asks to hide the logo (`hideLogo=1` or `hideLogo=true`).
+fn hide_logo_asked(query: Option<&str>) -> bool {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .any(|(k, v)| k == "hideLogo" && matches!(v, "1" | "true"))
 }
 
 /// Renders a template or fails with a logged internal error.
@@ -171,6 +203,8 @@ pub fn router() -> Router<AppState> {
             get(password::show_form).post(password::submit),
         )
         .route("/static/{file}", get(static_files::serve))
+        .route("/theme/{file}", get(theme_assets::stylesheet))
+        .route("/brand/{file}", get(theme_assets::image))
         .route("/auth", get(sso::auth_get).post(sso::auth_post))
         .route("/auth/oidc/start", get(oidc::start))
         .route("/auth/oidc/callback", get(oidc::callback))

@@ -53,7 +53,7 @@ async fn https_cookies_work_in_cross_site_iframes(backend: Backend) {
     let login = app.page(&joe.hostname, "/login").await;
     let csrf = set_cookies(&login)
         .into_iter()
-        .find(|c| c.starts_with("confab_csrf="))
+        .find(|c| c.starts_with("mtg_csrf="))
         .expect("csrf cookie");
     assert!(
         csrf.contains("SameSite=None") && csrf.contains("Secure"),

@@ -26,3 +26,5 @@ mod sfu;
 mod sso;
 mod sso_iframe;
 mod sso_tokens;
+mod theme_screens;
+mod themes;

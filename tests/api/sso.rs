@@ -78,7 +78,7 @@ pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
 pub fn session_cookie(response: &reqwest::Response) -> String {
     set_cookies(response)
         .into_iter()
-        .find(|c| c.starts_with("confab_session="))
+        .find(|c| c.starts_with("mtg_session="))
         .unwrap_or_else(|| panic!("no session cookie in {:?}", response.headers()))
 }
 

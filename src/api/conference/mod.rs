@@ -32,11 +32,20 @@ use crate::{
     tenancy::{Tenant, names},
 };
 
-fn brand(tenant: &Tenant) -> Brand {
-    Brand {
-        name: tenant.reseller_name.clone(),
-        domain: tenant.reseller_domain.clone(),
-    }
+/// The mail brand of a company: its effective theme, links on its primary domain.
+async fn brand(app: &App, tenant: &Tenant, company_id: i64) -> AppResult<Brand> {
+    let hostname = store::companies::get(&app.db, tenant.reseller_id, company_id)
+        .await?
+        .map(|c| c.hostname)
+        .unwrap_or_else(|| tenant.hostname.clone());
+    Brand::of_company(
+        &app.db,
+        &app.config,
+        tenant.reseller_id,
+        company_id,
+        &hostname,
+    )
+    .await
 }
 
 /// Loads a host the caller may schedule for; anything else is 404.
@@ -113,7 +122,13 @@ pub async fn create(
         )
         .await?,
     };
-    let saved = conferences::create(&app, &brand(&tenant), &host, draft).await?;
+    let saved = conferences::create(
+        &app,
+        &brand(&app, &tenant, host.company_id).await?,
+        &host,
+        draft,
+    )
+    .await?;
     Ok(Json(ConferenceResponse {
         conference: saved_view(&app, saved),
         message: "Conference created".into(),
@@ -259,8 +274,14 @@ pub async fn update(
         },
         invitees: rules::invitees(&app.db, &host, &participants, &emails).await?,
     };
-    let saved =
-        conferences::update(&app, &brand(&tenant), &before, &before_invitees, draft).await?;
+    let saved = conferences::update(
+        &app,
+        &brand(&app, &tenant, before.company_id).await?,
+        &before,
+        &before_invitees,
+        draft,
+    )
+    .await?;
     Ok(Json(ConferenceResponse {
         conference: saved_view(&app, saved),
         message: "Conference updated".into(),
@@ -282,7 +303,13 @@ pub async fn delete(
     } = request;
     let c = conference_in_scope(&app, &caller, body.conference_id).await?;
     let invitees = store::conferences::invitees(&app.db, c.id).await?;
-    conferences::delete(&app, &brand(&tenant), &c, &invitees).await?;
+    conferences::delete(
+        &app,
+        &brand(&app, &tenant, c.company_id).await?,
+        &c,
+        &invitees,
+    )
+    .await?;
     Ok(Json(Deleted {
         id: c.id,
         deleted: true,

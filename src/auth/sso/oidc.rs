@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Name of the cookie that binds a login's `state` to the browser that started it.
-pub const STATE_COOKIE: &str = "confab_oidc_state";
+pub const STATE_COOKIE: &str = "mtg_oidc_state";
 /// How long a login may wait for the provider's callback.
 pub const PENDING_TTL_SECS: i64 = 600;
 /// Path of the callback to register at the provider.
@@ -267,8 +267,6 @@ async fn host_for(
     let created = hosts::create(
         app,
         company,
-        &tenant.reseller_name,
-        &tenant.reseller_domain,
         hosts::NewHostInput {
             company_id: company.id,
             name,

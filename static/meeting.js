@@ -8,6 +8,11 @@
   const params = new URLSearchParams(location.search);
   const code = root.dataset.code;
   const muteParam = (params.get("mute") || "").split(",");
+  const flagParam = (key) => ["1", "true", "yes"].includes((params.get(key) || "").toLowerCase());
+  // Embedding options (docs/embedding.md): listen-only observers, a send resolution cap, a tile cap.
+  const observer = flagParam("observer");
+  const maxHeight = Math.min(Math.max(parseInt(params.get("res") || "", 10) || 0, 0), 2160);
+  const maxTiles = Math.max(parseInt(params.get("tiles") || "", 10) || 0, 0);
 
   /** Everything the page knows; exposed as window.confab for embedding and tests. */
   const state = {
@@ -16,17 +21,37 @@
     trackInfo: new Map(),      // forwarded track id → {participant_id, source}
     tiles: new Map(),          // tile key → {el, stream}
     local: null, screen: null, screenSender: null,
-    audioOn: !muteParam.includes("mic"), videoOn: !muteParam.includes("camera"),
+    audioOn: !muteParam.includes("mic") && !flagParam("startWithAudioMuted") && !observer,
+    videoOn: !muteParam.includes("camera") && !flagParam("startWithVideoMuted") && !observer,
+    observer, listeners: [], actions: {}, reported: null,
     hand: false, locked: false, unread: 0, speaker: null, view: params.get("view") === "speaker" ? "speaker" : "gallery",
     leaving: false, reconnects: 0, queue: Promise.resolve(),
   };
   window.confab = state;
+
+  /** Tells the embedding bridge (static/embed.js) and any other listener what happened. */
+  const emit = (name, data) => {
+    for (const listener of state.listeners) {
+      try { listener(name, data || {}); } catch (_) { /* a listener's failure is not the meeting's */ }
+    }
+  };
 
   const status = (text) => { $("status").textContent = text || ""; };
   const send = (message) => {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
   };
   if (params.get("strip_layout") === "1") { root.classList.add("strip"); document.body.classList.add("strip-page"); }
+  if (flagParam("hideLogo")) document.body.classList.add("hide-logo");
+  // A class rather than `hidden`: joining unhides the host-only buttons by role.
+  const controlAliases = { "participants-pane": "participants", "mute-video-everyone": "mute-everyone" }; // imMail's names
+  const hiddenControls = new Set((params.get("hideButtons") || "").split(",").map((b) => b.trim()).filter(Boolean)
+    .map((b) => controlAliases[b] || b));
+  // The company's own hidden controls (theme settings) join the embedder's.
+  (root.dataset.hiddenControls || "").split(",").map((b) => b.trim()).filter(Boolean).forEach((c) => hiddenControls.add(c));
+  if (observer) ["microphone", "camera", "desktop", "raisehand", "settings"].forEach((c) => hiddenControls.add(c));
+  document.querySelectorAll("[data-control]").forEach((el) => {
+    if (hiddenControls.has(el.dataset.control)) el.classList.add("control-hidden");
+  });
 
   // ---- Pre-join: preview and devices -------------------------------------------------------
 
@@ -34,14 +59,18 @@
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return { stream: null, note: "This browser cannot use a camera or microphone here: you can still join to listen, watch and chat." };
     }
-    const video = cameraId ? { deviceId: { exact: cameraId } } : true;
+    if (observer) return { stream: null, note: "You are joining to listen and watch." };
+    const video = cameraId ? { deviceId: { exact: cameraId } } : {};
+    if (maxHeight) video.height = { ideal: maxHeight, max: maxHeight };
     const audio = micId ? { deviceId: { exact: micId } } : true;
     try {
       return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }), note: "" };
     } catch (err) {
+      emit("error", { kind: "camera", name: err && err.name, message: err && err.message });
       try { // Maybe only one of the two is available.
         return { stream: await navigator.mediaDevices.getUserMedia({ audio }), note: "No camera available: joining with microphone only." };
-      } catch (_) {
+      } catch (micErr) {
+        emit("error", { kind: "microphone", name: micErr && micErr.name, message: micErr && micErr.message });
         const denied = err && err.name === "NotAllowedError";
         return { stream: null, note: denied
           ? "Camera and microphone access was denied: you can still join to listen, watch and chat."
@@ -81,6 +110,15 @@
       $(id).setAttribute("aria-pressed", String(on));
       $(id).textContent = on ? onText : offText;
     }
+    reportMuteState();
+  }
+
+  /** Emits audio/video mute changes once in the meeting, each change once. */
+  function reportMuteState() {
+    if (!state.me || !state.reported) return;
+    if (state.reported.audio !== state.audioOn) emit("audioMuteStatusChanged", { muted: !state.audioOn });
+    if (state.reported.video !== state.videoOn) emit("videoMuteStatusChanged", { muted: !state.videoOn });
+    state.reported = { audio: state.audioOn, video: state.videoOn };
   }
 
   async function startPreview(cameraId, micId) {
@@ -112,6 +150,7 @@
       video.autoplay = true;
       video.playsInline = true;
       video.muted = participantId === state.me;
+      if (state.audioOutput && typeof video.setSinkId === "function") video.setSinkId(state.audioOutput).catch(() => {});
       const avatar = document.createElement("div");
       avatar.className = "avatar";
       avatar.setAttribute("aria-hidden", "true");
@@ -167,6 +206,15 @@
     const featuredKey = [...state.tiles.keys()].find((k) => k.endsWith(":screen"))
       || (state.speaker && state.speaker !== state.me ? `${state.speaker}:camera` : [...state.tiles.keys()].find((k) => !k.startsWith(`${state.me}:`)));
     for (const [key, entry] of state.tiles) entry.el.classList.toggle("featured", state.view === "speaker" && key === featuredKey);
+    if (maxTiles) {
+      // Screen shares and the speaker view's featured tile always show; camera tiles fill the rest.
+      const always = (key, entry) => entry.el.classList.contains("screen") || (state.view === "speaker" && key === featuredKey);
+      let room = maxTiles - [...state.tiles].filter(([key, entry]) => always(key, entry)).length;
+      for (const [key, entry] of state.tiles) {
+        const keep = always(key, entry) || room-- > 0;
+        entry.el.classList.toggle("over-cap", !keep);
+      }
+    }
     $("ctl-view").textContent = state.view === "speaker" ? "Gallery view" : "Speaker view";
   }
 
@@ -239,6 +287,7 @@
     $("ctl-screen").setAttribute("aria-pressed", "true");
     $("ctl-screen").textContent = "Stop sharing";
     send({ type: "media_state", screen_sharing: true });
+    emit("screenSharingStatusChanged", { on: true });
     await renegotiate({ [track.id]: "screen" });
   }
 
@@ -258,13 +307,19 @@
     $("ctl-screen").setAttribute("aria-pressed", "false");
     $("ctl-screen").textContent = "Share screen";
     send({ type: "media_state", screen_sharing: false });
+    emit("screenSharingStatusChanged", { on: false });
     await renegotiate({});
   }
 
   async function switchDevice(kind, deviceId) {
     const constraints = kind === "video" ? { video: { deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } };
     let fresh;
-    try { fresh = (await navigator.mediaDevices.getUserMedia(constraints)).getTracks()[0]; } catch (err) { status(`Cannot use that device: ${err.message}`); return; }
+    if (kind === "video" && maxHeight) constraints.video.height = { ideal: maxHeight, max: maxHeight };
+    try { fresh = (await navigator.mediaDevices.getUserMedia(constraints)).getTracks()[0]; } catch (err) {
+      status(`Cannot use that device: ${err.message}`);
+      emit("error", { kind: kind === "video" ? "camera" : "microphone", name: err.name, message: err.message });
+      return false;
+    }
     fresh.enabled = kind === "video" ? state.videoOn : state.audioOn;
     const old = state.local && state.local.getTracks().find((t) => t.kind === kind);
     const sender = state.pc && state.pc.getSenders().find((s) => s.track && s.track.kind === kind && s !== state.screenSender);
@@ -273,6 +328,7 @@
     if (state.local) state.local.addTrack(fresh);
     const own = state.tiles.get(`${state.me}:camera`);
     if (own && kind === "video") { own.stream.getVideoTracks().forEach((t) => own.stream.removeTrack(t)); own.stream.addTrack(fresh); }
+    return true;
   }
 
   // ---- Signalling --------------------------------------------------------------------------
@@ -299,6 +355,12 @@
         for (const p of message.participants) tile(`${p.participant_id}:camera`, p.participant_id, false);
         renderPeople();
         layout();
+        state.reported = { audio: state.audioOn, video: state.videoOn };
+        emit("videoConferenceJoined", {
+          roomName: code, id: state.me, displayName: state.name, role: state.role,
+          audioMuted: !state.audioOn, videoMuted: !state.videoOn,
+          participants: message.participants.map(participantView),
+        });
         break;
       case "answer":
         if (state.pc.signalingState === "have-local-offer") await state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
@@ -328,6 +390,7 @@
         tile(`${message.participant.participant_id}:camera`, message.participant.participant_id, false);
         renderPeople();
         layout();
+        emit("participantJoined", participantView(message.participant));
         break;
       case "participant_updated":
         state.participants.set(message.participant.participant_id, message.participant);
@@ -338,11 +401,13 @@
         state.participants.delete(message.participant_id);
         removeParticipantTiles(message.participant_id);
         renderPeople();
+        emit("participantLeft", { id: message.participant_id });
         break;
       case "dominant_speaker":
         state.speaker = message.participant_id;
         for (const key of state.tiles.keys()) refreshTile(key);
         layout();
+        emit("dominantSpeakerChanged", { id: message.participant_id });
         break;
       case "chat":
         addChat(message);
@@ -377,6 +442,8 @@
       $("join-error").textContent = message.message;
       $("join").disabled = false;
       state.leaving = true;
+      emit("error", { kind: "join", code: message.code, message: message.message });
+      emit("videoConferenceLeft", { roomName: code, reason: "rejected" });
       return;
     }
     if (message.code === "media_lost") { reconnect(message.message); return; }
@@ -393,6 +460,10 @@
     item.append(from, text);
     $("chat-log").append(item);
     item.scrollIntoView({ block: "end" });
+    const own = message.participant_id === state.me;
+    emit(own ? "outgoingMessage" : "incomingMessage", own
+      ? { message: message.text }
+      : { from: message.participant_id, nick: message.name, message: message.text, stamp: message.sent_at });
     if ($("chat-panel").hidden || $("panel").hidden) {
       state.unread += 1;
       $("unread").hidden = false;
@@ -417,6 +488,11 @@
       }
       list.append(item);
     }
+  }
+
+  /** A participant as embedders see it (docs/embedding.md). */
+  function participantView(p) {
+    return { id: p.participant_id, displayName: p.name, role: p.role, audioMuted: !!p.audio_muted, videoMuted: !!p.video_muted };
   }
 
   function button(label, text, onClick) {
@@ -485,11 +561,16 @@
   }
 
   function finish(title, text, reason) {
+    const wasIn = !!state.me;
     state.leaving = true;
     send({ type: "leave" });
     teardown();
     if (state.local) state.local.getTracks().forEach((t) => t.stop());
     if (state.screen) state.screen.getTracks().forEach((t) => t.stop());
+    if (wasIn || reason !== "left") emit("videoConferenceLeft", { roomName: code, reason });
+    emit("readyToClose", { reason });
+    // Only a window opened by a script may close itself; inside a frame the parent decides.
+    if (flagParam("auto_close") && window.parent === window) window.close();
     const target = afterCallUrl();
     if (target) { location.href = target; return; }
     $("room").hidden = true;
@@ -520,14 +601,18 @@
   $("mic-select").addEventListener("change", () => startPreview($("camera-select").value, $("mic-select").value));
   $("camera-switch").addEventListener("change", () => switchDevice("video", $("camera-switch").value));
   $("mic-switch").addEventListener("change", () => switchDevice("audio", $("mic-switch").value));
-  $("ctl-mic").addEventListener("click", () => {
+  function toggleAudio() {
+    if (!state.me) { state.audioOn = !state.audioOn; applyToggles(); return; }
     state.audioOn = !state.audioOn; applyToggles(); refreshTile(`${state.me}:camera`);
     send({ type: "media_state", audio_muted: !state.audioOn });
-  });
-  $("ctl-cam").addEventListener("click", () => {
+  }
+  function toggleVideo() {
+    if (!state.me) { state.videoOn = !state.videoOn; applyToggles(); return; }
     state.videoOn = !state.videoOn; applyToggles(); refreshTile(`${state.me}:camera`);
     send({ type: "media_state", video_muted: !state.videoOn });
-  });
+  }
+  $("ctl-mic").addEventListener("click", toggleAudio);
+  $("ctl-cam").addEventListener("click", toggleVideo);
   $("ctl-screen").addEventListener("click", () => { toggleScreen().catch((err) => status(String(err))); });
   $("ctl-hand").addEventListener("click", () => {
     state.hand = !state.hand;
@@ -550,6 +635,58 @@
     if (text) send({ type: "chat", text });
     $("chat-input").value = "";
   });
+
+  /** What an embedder may ask for (static/embed.js); each returns an error message or nothing. */
+  const inMeeting = () => (state.me ? "" : "not in the meeting");
+  const moderator = () => inMeeting() || (state.role === "moderator" ? "" : "only a moderator may do that");
+  state.actions = {
+    toggleAudio: () => { if (observer) return "observers have no microphone"; toggleAudio(); return ""; },
+    toggleVideo: () => { if (observer) return "observers have no camera"; toggleVideo(); return ""; },
+    toggleShareScreen: () => inMeeting() || (toggleScreen().catch((err) => status(String(err))), ""),
+    toggleChat: () => inMeeting() || (togglePanel("chat-panel"), ""),
+    sendChatMessage: (text) => {
+      const clean = typeof text === "string" ? text.trim() : "";
+      if (!clean || clean.length > 2000) return "the message must have 1 to 2000 characters";
+      return inMeeting() || (send({ type: "chat", text: clean }), "");
+    },
+    hangup: () => { finish("You left the meeting", "", "left"); return ""; },
+    endMeeting: () => moderator() || (send({ type: "end_meeting" }), ""),
+    muteAll: () => moderator() || (send({ type: "mute_all" }), ""),
+    kickParticipant: (id) => moderator() || (state.participants.has(id)
+      ? (send({ type: "remove_participant", participant_id: id }), "") : "no such participant"),
+    setDisplayName: (name) => {
+      // The server fixes a participant's name at join; renaming would need a new join.
+      if (state.me) return "the display name cannot change after joining";
+      if (typeof name !== "string" || !name.trim() || name.length > 100) return "the name must have 1 to 100 characters";
+      $("name").value = name.trim();
+      return "";
+    },
+    setVideoInput: (deviceId) => setDevice("video", deviceId),
+    setAudioInput: (deviceId) => setDevice("audio", deviceId),
+    setAudioOutput: (deviceId) => {
+      const videos = [...document.querySelectorAll("video")];
+      if (!videos.length || typeof videos[0].setSinkId !== "function") return "this browser cannot choose the audio output";
+      videos.forEach((v) => v.setSinkId(String(deviceId)).catch(() => {}));
+      state.audioOutput = String(deviceId);
+      return "";
+    },
+  };
+
+  function setDevice(kind, deviceId) {
+    if (typeof deviceId !== "string" || !deviceId) return "a device id is required";
+    if (observer) return "observers do not use devices";
+    if (!state.me) {
+      const select = $(kind === "video" ? "camera-select" : "mic-select");
+      select.value = deviceId;
+      const cam = kind === "video" ? deviceId : $("camera-select").value;
+      const mic = kind === "audio" ? deviceId : $("mic-select").value;
+      startPreview(cam, mic);
+      return "";
+    }
+    switchDevice(kind, deviceId);
+    return "";
+  }
+
   $("join-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const name = $("name").value.trim();
@@ -558,6 +695,7 @@
 
   if (params.get("name")) $("name").value = params.get("name");
   if ($("pin") && params.get("pin")) $("pin").value = params.get("pin");
+  if (observer && !$("name").value) $("name").value = "Observer";
   startPreview().then(() => {
     const name = $("name").value.trim();
     if (name && params.get("skip_join") === "1") join(name);

@@ -25,6 +25,9 @@ struct MeetingPage<'a> {
     hidden_controls: &'a str,
     /// The room admits guests only with its security PIN.
     needs_pin: bool,
+    /// Space-separated origins allowed to frame and drive the page (`embed_origins`), the same
+    /// list as the `frame-ancestors` header, so the page's postMessage checks match the policy.
+    embed_origins: String,
 }
 
 /// `GET /conf/call/<access_code>`.
@@ -43,6 +46,10 @@ pub async fn show(
         .await
         .map_err(page_error)?
         .filter(|s| room.record.host_id == Some(s.host.id));
+    let embed_origins = store::sso::embed_origins_for_hostname(&state.db, &tenant.hostname)
+        .await
+        .map_err(|e| page_error(e.into()))?
+        .join(" ");
     let hidden_controls = store::companies::get(&state.db, tenant.reseller_id, tenant.company_id)
         .await
         .map_err(|e| page_error(e.into()))?
@@ -59,5 +66,6 @@ pub async fn show(
             .as_ref()
             .and_then(|s| s.after_call_url.as_deref()),
         needs_pin: room.security_pin.is_some(),
+        embed_origins,
     })
 }

@@ -24,6 +24,26 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../../static/meeting.css"),
     ),
+    (
+        "embed.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/embed.js"),
+    ),
+    (
+        "external_api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/external_api.js"),
+    ),
+    (
+        "embed-demo.html",
+        "text/html; charset=utf-8",
+        include_str!("../../static/embed-demo.html"),
+    ),
+    (
+        "embed-demo.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/embed-demo.js"),
+    ),
 ];
 
 /// `GET /static/<file>`.

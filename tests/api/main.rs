@@ -11,6 +11,7 @@ mod cli;
 mod conference;
 mod domains;
 mod durability;
+mod embed_sdk;
 mod embedding;
 mod host_controls;
 mod invites;

@@ -16,7 +16,7 @@ const ROOM: &str = "1234567";
 const MODERATOR_PIN: &str = "9876543";
 
 /// Evaluates an async expression in the page (it gets `done` as its callback).
-async fn eval(client: &Client, body: &str) -> Value {
+pub(crate) async fn eval(client: &Client, body: &str) -> Value {
     let script = format!(
         "const done = arguments[arguments.length - 1];
          (async () => {{ try {{ {body} }} catch (err) {{ done({{ error: String(err) }}); }} }})();"
@@ -25,7 +25,7 @@ async fn eval(client: &Client, body: &str) -> Value {
 }
 
 /// Polls the page until `condition` (a JS expression) is truthy; returns the last value.
-async fn wait_for(client: &Client, condition: &str, seconds: u64) -> Value {
+pub(crate) async fn wait_for(client: &Client, condition: &str, seconds: u64) -> Value {
     let body = format!(
         "const deadline = Date.now() + {ms};
          while (true) {{

@@ -238,6 +238,66 @@ fn local_track(
     Arc::new(TrackLocalStaticSample::new(Instant::now(), track).expect("track"))
 }
 
+/// Plays a fixture into a track in real time, looping, until the track stops taking samples:
+/// VP8 frames from `video.ivf` every 66 ms, or Opus pages from `audio.ogg` every 20 ms carrying
+/// the bot's current RFC 6464 audio level.
+async fn play_fixture(
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    pt: u8,
+    video: bool,
+    shared: Arc<Shared>,
+) {
+    use rtc::rtp::extension::{HeaderExtension, audio_level_extension::AudioLevelExtension};
+    let (path, period) = if video {
+        ("tests/fixtures/media/video.ivf", Duration::from_millis(66))
+    } else {
+        ("tests/fixtures/media/audio.ogg", Duration::from_millis(20))
+    };
+    let mut tick = tokio::time::interval(period);
+    loop {
+        let Ok(file) = std::fs::File::open(path) else {
+            return;
+        };
+        let reader = std::io::BufReader::new(file);
+        let mut next: Box<dyn FnMut() -> Option<bytes::Bytes> + Send> = if video {
+            let Ok((mut ivf, _)) = rtc::media::io::ivf_reader::IVFReader::new(reader) else {
+                return;
+            };
+            Box::new(move || ivf.parse_next_frame().ok().map(|(frame, _)| frame.freeze()))
+        } else {
+            let Ok((mut ogg, _)) = rtc::media::io::ogg_reader::OggReader::new(reader, true) else {
+                return;
+            };
+            Box::new(move || ogg.parse_next_page().ok().map(|(page, _)| page.freeze()))
+        };
+        while let Some(data) = next() {
+            tick.tick().await;
+            let sample = rtc::media::Sample {
+                data,
+                duration: period,
+                ..rtc::media::Sample::new(Instant::now())
+            };
+            let extensions = if video {
+                vec![]
+            } else {
+                let level = shared.audio_level.load(Ordering::Relaxed);
+                vec![HeaderExtension::AudioLevel(AudioLevelExtension {
+                    level,
+                    voice: level < 127,
+                })]
+            };
+            if track
+                .write_sample(ssrc, pt, &sample, &extensions)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
 impl Bot {
     /// Joins `code` on `host` as `name`, publishing video and audio when `publish` is set.
     pub async fn join(
@@ -406,78 +466,13 @@ impl Bot {
                 .as_ref()
                 .map(|r| r.handle().clone())
                 .unwrap_or_else(tokio::runtime::Handle::current);
-            tasks.push(spawner.spawn(async move {
-                let is_video = format!("{kind}") == "video";
-                loop {
-                    let fixture = if is_video {
-                        "tests/fixtures/media/video.ivf"
-                    } else {
-                        "tests/fixtures/media/audio.ogg"
-                    };
-                    let Ok(file) = std::fs::File::open(fixture) else {
-                        return;
-                    };
-                    let reader = std::io::BufReader::new(file);
-                    if is_video {
-                        let Ok((mut ivf, _)) = rtc::media::io::ivf_reader::IVFReader::new(reader)
-                        else {
-                            return;
-                        };
-                        let mut tick = tokio::time::interval(Duration::from_millis(66));
-                        while let Ok((frame, _)) = ivf.parse_next_frame() {
-                            tick.tick().await;
-                            let sample = rtc::media::Sample {
-                                data: frame.freeze(),
-                                duration: Duration::from_millis(66),
-                                ..rtc::media::Sample::new(Instant::now())
-                            };
-                            let level = levels.audio_level.load(Ordering::Relaxed);
-                            let extension = rtc::rtp::extension::HeaderExtension::AudioLevel(
-                                rtc::rtp::extension::audio_level_extension::AudioLevelExtension {
-                                    level,
-                                    voice: level < 127,
-                                },
-                            );
-                            if track
-                                .write_sample(ssrc, pt, &sample, &[extension])
-                                .await
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    } else {
-                        let Ok((mut ogg, _)) =
-                            rtc::media::io::ogg_reader::OggReader::new(reader, true)
-                        else {
-                            return;
-                        };
-                        let mut tick = tokio::time::interval(Duration::from_millis(20));
-                        while let Ok((page, _)) = ogg.parse_next_page() {
-                            tick.tick().await;
-                            let sample = rtc::media::Sample {
-                                data: page.freeze(),
-                                duration: Duration::from_millis(20),
-                                ..rtc::media::Sample::new(Instant::now())
-                            };
-                            let level = levels.audio_level.load(Ordering::Relaxed);
-                            let extension = rtc::rtp::extension::HeaderExtension::AudioLevel(
-                                rtc::rtp::extension::audio_level_extension::AudioLevelExtension {
-                                    level,
-                                    voice: level < 127,
-                                },
-                            );
-                            if track
-                                .write_sample(ssrc, pt, &sample, &[extension])
-                                .await
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                }
-            }));
+            tasks.push(spawner.spawn(play_fixture(
+                track,
+                ssrc,
+                pt,
+                format!("{kind}") == "video",
+                levels,
+            )));
         }
         Bot {
             participant_id: joined["participant_id"]
@@ -523,28 +518,13 @@ impl Bot {
             .first()
             .expect("codec")
             .payload_type;
-        self.tasks.push(tokio::spawn(async move {
-            let Ok(file) = std::fs::File::open("tests/fixtures/media/video.ivf") else {
-                return;
-            };
-            let Ok((mut ivf, _)) =
-                rtc::media::io::ivf_reader::IVFReader::new(std::io::BufReader::new(file))
-            else {
-                return;
-            };
-            let mut tick = tokio::time::interval(Duration::from_millis(66));
-            while let Ok((frame, _)) = ivf.parse_next_frame() {
-                tick.tick().await;
-                let sample = rtc::media::Sample {
-                    data: frame.freeze(),
-                    duration: Duration::from_millis(66),
-                    ..rtc::media::Sample::new(Instant::now())
-                };
-                if track.write_sample(ssrc, pt, &sample, &[]).await.is_err() {
-                    return;
-                }
-            }
-        }));
+        self.tasks.push(tokio::spawn(play_fixture(
+            track,
+            ssrc,
+            pt,
+            true,
+            self.shared.clone(),
+        )));
         sender
     }
 

@@ -1,6 +1,7 @@
 //! Single sign-on for hosts: `/auth` with a host's login key or a signed login token, and company
 //! OpenID Connect providers. Every check is made for the company whose domain the request came to.
 
+pub mod discovery_cache;
 pub mod failures;
 pub mod jwt;
 pub mod oidc;
@@ -24,6 +25,8 @@ pub struct SsoRuntime {
     /// Talks to OpenID Connect providers; never follows redirects (an SSRF guard the
     /// `openidconnect` crate asks for).
     pub http: openidconnect::reqwest::Client,
+    /// Providers' discovered metadata and keys, by issuer URL.
+    pub discovered: discovery_cache::DiscoveryCache<openidconnect::core::CoreProviderMetadata>,
 }
 
 impl SsoRuntime {
@@ -36,6 +39,7 @@ impl SsoRuntime {
         Ok(Self {
             failures: failures::FailureLimiter::new(config.auth_failures_per_address_per_minute),
             http,
+            discovered: discovery_cache::DiscoveryCache::new(discovery_cache::DISCOVERY_TTL),
         })
     }
 }

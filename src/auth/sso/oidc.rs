@@ -81,10 +81,7 @@ async fn client(
     tenant: &Tenant,
     settings: &OidcSettings,
 ) -> AppResult<DiscoveredClient> {
-    let issuer = IssuerUrl::new(settings.issuer_url.clone()).map_err(provider_failed)?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &app.sso.http)
-        .await
-        .map_err(provider_failed)?;
+    let metadata = metadata(app, &settings.issuer_url).await?;
     let redirect =
         RedirectUrl::new(redirect_uri(app, &tenant.hostname)).map_err(AppError::internal)?;
     Ok(CoreClient::from_provider_metadata(
@@ -93,6 +90,20 @@ async fn client(
         Some(ClientSecret::new(settings.client_secret.clone())),
     )
     .set_redirect_uri(redirect))
+}
+
+/// The provider's metadata and keys: cached for a few minutes, else discovered.
+async fn metadata(app: &App, issuer_url: &str) -> AppResult<CoreProviderMetadata> {
+    let now = std::time::Instant::now();
+    if let Some(metadata) = app.sso.discovered.get(issuer_url, now) {
+        return Ok(metadata);
+    }
+    let issuer = IssuerUrl::new(issuer_url.to_string()).map_err(provider_failed)?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, &app.sso.http)
+        .await
+        .map_err(provider_failed)?;
+    app.sso.discovered.put(issuer_url, metadata.clone(), now);
+    Ok(metadata)
 }
 
 /// Starts a login: remembers state, nonce and PKCE verifier and returns the provider's
@@ -185,7 +196,11 @@ pub async fn finish(
             &client.id_token_verifier(),
             &Nonce::new(pending.nonce.clone()),
         )
-        .map_err(|err| refused(format!("The ID token is not valid: {err}")))?;
+        .map_err(|err| {
+            // Perhaps the provider rotated its keys: the next attempt discovers them anew.
+            app.sso.discovered.forget(&settings.issuer_url);
+            refused(format!("The ID token is not valid: {err}"))
+        })?;
     let identity = Identity {
         subject: claims.subject().as_str().to_string(),
         email: claims

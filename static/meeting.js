@@ -236,7 +236,7 @@
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
     pc.ontrack = (event) => {
-      const info = state.trackInfo.get(event.track.id);
+      const info = MeetingRtc.announcedTrack(pc, event, state.trackInfo);
       const participantId = info ? info.participant_id : (event.streams[0] && event.streams[0].id);
       if (!participantId) return;
       const isScreen = info && info.source === "screen";
@@ -345,6 +345,7 @@
         state.role = message.role;
         state.iceServers = message.ice_servers || [];
         for (const p of message.participants) state.participants.set(p.participant_id, p);
+        showViewers(message.viewers);
         if (message.role === "guest" && message.room.mute_mode !== "conversation") state.audioOn = false;
         applyToggles();
         $("prejoin").hidden = true;
@@ -363,14 +364,13 @@
         });
         break;
       case "answer":
-        if (state.pc.signalingState === "have-local-offer") await state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        await MeetingRtc.applyAnswer(state.pc, message.sdp);
         break;
-      case "offer":
-        if (state.pc.signalingState !== "stable") return; // glare: the server yields and offers again
-        await state.pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
-        await state.pc.setLocalDescription(await state.pc.createAnswer());
-        send({ type: "answer", sdp: state.pc.localDescription.sdp });
+      case "offer": {
+        const answer = await MeetingRtc.answerOffer(state.pc, message.sdp);
+        if (answer) send({ type: "answer", sdp: answer });
         break;
+      }
       case "track":
         state.trackInfo.set(message.track_id, message);
         break;
@@ -412,6 +412,9 @@
       case "chat":
         addChat(message);
         break;
+      case "viewers":
+        showViewers(message.count);
+        break;
       case "muted_by_moderator":
         state.audioOn = false;
         applyToggles();
@@ -448,6 +451,12 @@
     }
     if (message.code === "media_lost") { reconnect(message.message); return; }
     status(message.message);
+  }
+
+  /** Live stream viewers (docs/livestream.md) are hidden; the room only sees how many there are. */
+  function showViewers(count) {
+    $("viewers").hidden = !count;
+    $("viewers").textContent = `${count} watching`;
   }
 
   function addChat(message) {
@@ -507,8 +516,7 @@
   // ---- Joining, leaving, reconnecting ------------------------------------------------------
 
   function openSocket() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/conf/call/${encodeURIComponent(code)}/ws`);
+    const ws = MeetingRtc.openSocket(code);
     state.ws = ws;
     ws.onopen = () => {
       const join = { type: "join", name: state.name };

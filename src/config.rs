@@ -570,7 +570,10 @@ mod tests {
         let err = config
             .apply_env(|name| (name == "CONFAB_LIVESTREAM_MAX_VIEWERS").then(|| "many".into()))
             .unwrap_err();
-        assert!(err.to_string().contains("CONFAB_LIVESTREAM_MAX_VIEWERS"), "{err}");
+        assert!(
+            err.to_string().contains("CONFAB_LIVESTREAM_MAX_VIEWERS"),
+            "{err}"
+        );
         config.livestream_max_viewers = 0;
         let err = config.validate().unwrap_err();
         assert!(err.to_string().contains("livestream_max_viewers"), "{err}");

@@ -101,20 +101,27 @@
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("audio", { direction: "recvonly" });
     pc.ontrack = (event) => {
+      // Only announced tracks are someone's media: the server announces every track before the
+      // offer that adds it, and the player's own receive-only sections also fire ontrack.
       const info = MeetingRtc.announcedTrack(pc, event, state.announced);
-      const participant = info ? info.participant_id : event.streams[0] && event.streams[0].id;
-      if (!participant) return;
+      if (!info) return;
+      const participant = info.participant_id;
       const track = event.track;
       if (track.kind === "audio") {
-        const audio = document.createElement("audio");
-        audio.autoplay = true;
-        audio.muted = state.muted;
-        audio.dataset.track = info ? info.track_id : track.id;
+        // One element per forwarded track, even when a renegotiation fires ontrack again.
+        const id = info.track_id;
+        let audio = [...$("sound").children].find((a) => a.dataset.track === id);
+        if (!audio) {
+          audio = document.createElement("audio");
+          audio.autoplay = true;
+          audio.muted = state.muted;
+          audio.dataset.track = id;
+          $("sound").append(audio);
+        }
         audio.srcObject = new MediaStream([track]);
-        $("sound").append(audio);
         track.onended = () => audio.remove();
       } else {
-        const key = `${participant}:${info && info.source === "screen" ? "screen" : "camera"}`;
+        const key = `${participant}:${info.source === "screen" ? "screen" : "camera"}`;
         state.video.set(key, track);
         track.onended = () => { if (state.video.get(key) === track) state.video.delete(key); refresh(); };
       }

@@ -34,10 +34,14 @@ impl Audience {
         }
     }
 
-    fn rooms(&self) -> MutexGuard<'_, HashMap<String, HashMap<PeerId, mpsc::UnboundedSender<Outbound>>>> {
+    fn rooms(
+        &self,
+    ) -> MutexGuard<'_, HashMap<String, HashMap<PeerId, mpsc::UnboundedSender<Outbound>>>> {
         // A panic while holding the lock leaves the map consistent (every change is one insert
         // or remove), so a poisoned lock is still usable.
-        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds a viewer; returns the new count.
@@ -100,7 +104,10 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         assert_eq!(audience.add("r", 1, tx.clone()), Ok(1));
         assert_eq!(audience.add("r", 2, tx.clone()), Ok(2));
-        assert_eq!(audience.add("r", 3, tx.clone()), Err(AudienceFull { max: 2 }));
+        assert_eq!(
+            audience.add("r", 3, tx.clone()),
+            Err(AudienceFull { max: 2 })
+        );
         assert_eq!(audience.add("other", 4, tx), Ok(1));
         audience.send("r", &ServerMessage::Viewers { count: 2 });
         assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok() && rx.try_recv().is_err());

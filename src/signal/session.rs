@@ -179,10 +179,13 @@ async fn wait_for_join(
         };
         let (name, pin, moderator_pin, moderator_token) =
             match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                Ok(ClientMessage::Join { role: JoinRole::Viewer, pin, .. }) => {
+                Ok(ClientMessage::Join {
+                    role: JoinRole::Viewer,
+                    pin,
+                    ..
+                }) => {
                     // Viewers skip names, moderator credentials and the lock: see viewer.rs.
-                    return viewer::admit(socket, media, access, client, pin, out_tx, sfu_tx)
-                        .await;
+                    return viewer::admit(socket, media, access, client, pin, out_tx, sfu_tx).await;
                 }
                 Ok(ClientMessage::Join {
                     name: Some(name),

@@ -133,8 +133,14 @@ mod tests {
     fn only_receiving_offers_pass() {
         let receive = "v=0\r\ns=-\r\na=group:BUNDLE 0 1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=recvonly\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=recvonly\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
         assert!(!sends_media(receive));
-        assert!(sends_media(&receive.replacen("a=recvonly", "a=sendrecv", 1)));
-        assert!(sends_media("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"));
+        assert!(sends_media(&receive.replacen(
+            "a=recvonly",
+            "a=sendrecv",
+            1
+        )));
+        assert!(sends_media(
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
+        ));
         let offer = |sdp: &str| ClientMessage::Offer {
             sdp: sdp.into(),
             sources: Default::default(),

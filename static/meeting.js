@@ -48,7 +48,8 @@
     .map((b) => controlAliases[b] || b));
   // The company's own hidden controls (theme settings) join the embedder's.
   (root.dataset.hiddenControls || "").split(",").map((b) => b.trim()).filter(Boolean).forEach((c) => hiddenControls.add(c));
-  if (observer) ["microphone", "camera", "desktop", "raisehand", "settings"].forEach((c) => hiddenControls.add(c));
+  // Observers join as hidden live stream viewers (docs/livestream.md): they cannot chat or raise a hand.
+  if (observer) ["microphone", "camera", "desktop", "raisehand", "settings", "chat"].forEach((c) => hiddenControls.add(c));
   document.querySelectorAll("[data-control]").forEach((el) => {
     if (hiddenControls.has(el.dataset.control)) el.classList.add("control-hidden");
   });
@@ -352,7 +353,7 @@
         $("room").hidden = false;
         document.querySelectorAll(".host-only").forEach((el) => { el.hidden = state.role !== "moderator"; });
         await connectMedia();
-        send({ type: "media_state", audio_muted: !state.audioOn, video_muted: !state.videoOn });
+        if (!observer) send({ type: "media_state", audio_muted: !state.audioOn, video_muted: !state.videoOn });
         for (const p of message.participants) tile(`${p.participant_id}:camera`, p.participant_id, false);
         renderPeople();
         layout();
@@ -519,7 +520,7 @@
     const ws = MeetingRtc.openSocket(code);
     state.ws = ws;
     ws.onopen = () => {
-      const join = { type: "join", name: state.name };
+      const join = observer ? { type: "join", role: "viewer" } : { type: "join", name: state.name };
       const pin = ($("pin") && $("pin").value.trim()) || params.get("pin");
       if (pin) join.pin = pin;
       if (params.get("moderator_pin")) join.moderator_pin = params.get("moderator_pin");
@@ -650,9 +651,10 @@
   state.actions = {
     toggleAudio: () => { if (observer) return "observers have no microphone"; toggleAudio(); return ""; },
     toggleVideo: () => { if (observer) return "observers have no camera"; toggleVideo(); return ""; },
-    toggleShareScreen: () => inMeeting() || (toggleScreen().catch((err) => status(String(err))), ""),
-    toggleChat: () => inMeeting() || (togglePanel("chat-panel"), ""),
+    toggleShareScreen: () => (observer ? "observers do not share" : inMeeting() || (toggleScreen().catch((err) => status(String(err))), "")),
+    toggleChat: () => (observer ? "observers cannot chat" : inMeeting() || (togglePanel("chat-panel"), "")),
     sendChatMessage: (text) => {
+      if (observer) return "observers cannot chat";
       const clean = typeof text === "string" ? text.trim() : "";
       if (!clean || clean.length > 2000) return "the message must have 1 to 2000 characters";
       return inMeeting() || (send({ type: "chat", text: clean }), "");

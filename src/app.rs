@@ -28,6 +28,8 @@ pub struct App {
     pub transport: Transport,
     /// Wakes the mail worker after a message was queued.
     pub mail_wake: Arc<Notify>,
+    /// Wakes the certificate loop after a custom domain was verified.
+    pub acme_wake: Arc<Notify>,
     pub login_limiter: LoginLimiter,
     /// The SFU and room hub; absent in one-shot commands that do not serve.
     pub media: Option<MediaHandle>,
@@ -104,6 +106,7 @@ impl AppState {
             db,
             transport,
             mail_wake: Arc::new(Notify::new()),
+            acme_wake: Arc::new(Notify::new()),
             login_limiter,
             sso,
             media: None,
@@ -167,9 +170,24 @@ pub async fn serve_all(
     // Load certificates first: a bad folder stops start-up before anything runs.
     let tls = match tls_listener {
         Some(tls_listener) => {
+            let acme = crate::tls::acme::AcmeSettings::from_config(&state.config);
+            if acme.is_some() {
+                // With automatic certificates the operator's folder may well start empty.
+                std::fs::create_dir_all(&state.config.tls_cert_dir)?;
+            }
             let certs = crate::tls::certs::CertStore::load(&state.config.tls_cert_dir)?;
-            certs.watch(Duration::from_secs(state.config.tls_reload_secs));
+            let every = Duration::from_secs(state.config.tls_reload_secs);
+            certs.watch(every);
             tracing::info!(names = ?certs.names(), "TLS certificates");
+            if let Some(acme) = acme {
+                tokio::spawn(crate::tls::acme::run(
+                    state.db.clone(),
+                    acme,
+                    certs.clone(),
+                    state.acme_wake.clone(),
+                    every,
+                ));
+            }
             Some((tls_listener, crate::tls::server_config(certs)?))
         }
         None => None,

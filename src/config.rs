@@ -69,6 +69,13 @@ pub struct Config {
     pub tls_reload_secs: u64,
     /// Where `domain/verify` connects instead of `<domain>:80` (tests, split-horizon DNS).
     pub domain_verify_connect_to: Option<SocketAddr>,
+    /// ACME directory URL (e.g. Let's Encrypt's); set = automatic certificates for verified
+    /// custom domains. Setting it agrees to that CA's terms of service.
+    pub acme_directory_url: Option<String>,
+    /// Contact address given to the ACME CA (expiry notices).
+    pub acme_contact_email: Option<String>,
+    /// PEM root certificate to trust for the ACME directory itself (a private or test CA).
+    pub acme_ca_root: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -104,6 +111,9 @@ impl Default for Config {
             tls_cert_dir: PathBuf::from("data/certs"),
             tls_reload_secs: 30,
             domain_verify_connect_to: None,
+            acme_directory_url: None,
+            acme_contact_email: None,
+            acme_ca_root: None,
         }
     }
 }
@@ -252,6 +262,15 @@ impl Config {
         if let Some(v) = var("CONFAB_DOMAIN_VERIFY_CONNECT_TO") {
             self.domain_verify_connect_to = optional("CONFAB_DOMAIN_VERIFY_CONNECT_TO", &v)?;
         }
+        if let Some(v) = var("CONFAB_ACME_DIRECTORY_URL") {
+            self.acme_directory_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("CONFAB_ACME_CONTACT_EMAIL") {
+            self.acme_contact_email = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("CONFAB_ACME_CA_ROOT") {
+            self.acme_ca_root = Some(v).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        }
         Ok(())
     }
 
@@ -353,6 +372,30 @@ impl Config {
             && tls == self.listen
         {
             return Err(invalid("tls_listen", "must differ from listen"));
+        }
+        self.validate_acme()
+    }
+
+    fn validate_acme(&self) -> Result<(), ConfigError> {
+        let Some(directory) = &self.acme_directory_url else {
+            return Ok(());
+        };
+        if !url::Url::parse(directory).is_ok_and(|u| u.scheme() == "https") {
+            return Err(invalid(
+                "acme_directory_url",
+                "must be an https:// URL of an ACME directory",
+            ));
+        }
+        if self.tls_listen.is_none() {
+            return Err(invalid(
+                "acme_directory_url",
+                "needs tls_listen: certificates are only useful to the HTTPS listener",
+            ));
+        }
+        if let Some(email) = &self.acme_contact_email
+            && (email.contains(char::is_whitespace) || !email.contains('@'))
+        {
+            return Err(invalid("acme_contact_email", "must be an email address"));
         }
         Ok(())
     }
@@ -489,6 +532,9 @@ impl fmt::Debug for Config {
             .field("tls_cert_dir", &self.tls_cert_dir)
             .field("tls_reload_secs", &self.tls_reload_secs)
             .field("domain_verify_connect_to", &self.domain_verify_connect_to)
+            .field("acme_directory_url", &self.acme_directory_url)
+            .field("acme_contact_email", &self.acme_contact_email)
+            .field("acme_ca_root", &self.acme_ca_root)
             .finish_non_exhaustive()
     }
 }
@@ -577,6 +623,35 @@ mod tests {
         config.livestream_max_viewers = 0;
         let err = config.validate().unwrap_err();
         assert!(err.to_string().contains("livestream_max_viewers"), "{err}");
+    }
+
+    #[test]
+    fn acme_settings_are_checked() {
+        let acme = |url: &str, tls: bool, email: Option<&str>| Config {
+            acme_directory_url: Some(url.into()),
+            acme_contact_email: email.map(Into::into),
+            tls_listen: tls.then(|| "127.0.0.1:8443".parse().unwrap()),
+            ..Config::default()
+        };
+        let ok = acme("https://acme.example/dir", true, Some("ops@example.com"));
+        assert!(ok.validate().is_ok());
+        let message = |c: Config| c.validate().unwrap_err().to_string();
+        assert!(message(acme("http://acme.example/dir", true, None)).contains("https://"));
+        assert!(message(acme("https://acme.example/dir", false, None)).contains("tls_listen"));
+        assert!(message(acme("https://acme.example/dir", true, Some("nobody"))).contains("email"));
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "CONFAB_ACME_DIRECTORY_URL" => Some("https://ca.test/dir".into()),
+                "CONFAB_ACME_CA_ROOT" => Some("/etc/ca.pem".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            config.acme_directory_url.as_deref(),
+            Some("https://ca.test/dir")
+        );
+        assert_eq!(config.acme_ca_root, Some(PathBuf::from("/etc/ca.pem")));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::{
     app::{App, AppState},
     auth::{Caller, Role},
     error::{AppError, AppResult},
-    store::{self, companies::Company, custom_domains::DomainRow},
+    store::{self, acme::CertificateRow, companies::Company, custom_domains::DomainRow},
     tenancy::{domain_check::WELL_KNOWN_PREFIX, domains},
 };
 
@@ -57,6 +57,40 @@ pub struct DomainView {
     pub verification_url: Option<String>,
     pub verified_at: Option<String>,
     pub created_at: String,
+    /// The automatic (ACME) certificate of a verified custom domain, once one was ordered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateView>,
+}
+
+/// State of a domain's automatic certificate.
+#[derive(Serialize, ToSchema)]
+pub struct CertificateView {
+    /// `issued`, `ordering` (first order under way or due) or `failed` (none issued yet; retrying).
+    #[schema(example = "issued")]
+    pub status: &'static str,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// What the CA or the order said the last time it failed.
+    pub last_error: Option<String>,
+    /// When a failed order is tried again.
+    pub next_attempt_at: Option<String>,
+}
+
+impl From<CertificateRow> for CertificateView {
+    fn from(row: CertificateRow) -> Self {
+        let status = match (&row.cert_pem, row.failures) {
+            (Some(_), _) => "issued",
+            (None, 0) => "ordering",
+            (None, _) => "failed",
+        };
+        Self {
+            status,
+            issued_at: row.issued_at.map(timestamp),
+            expires_at: row.not_after.map(timestamp),
+            last_error: row.last_error,
+            next_attempt_at: (row.next_attempt_at > 0).then(|| timestamp(row.next_attempt_at)),
+        }
+    }
 }
 
 /// A single domain answer.
@@ -82,9 +116,22 @@ pub struct DomainDeleted {
     pub message: String,
 }
 
-fn view(app: &App, d: DomainRow) -> DomainView {
+/// A domain with the state of its automatic certificate.
+async fn view(app: &App, d: DomainRow) -> AppResult<DomainView> {
+    let certificate = match d.is_custom && d.verified_at.is_some() {
+        true => store::acme::certificate(&app.db, &d.hostname).await?,
+        false => None,
+    };
+    Ok(DomainView {
+        certificate: certificate.map(CertificateView::from),
+        ..plain_view(app, d)
+    })
+}
+
+fn plain_view(app: &App, d: DomainRow) -> DomainView {
     let pending = d.verified_at.is_none();
     DomainView {
+        certificate: None,
         url: app.config.base_url(&d.hostname),
         status: if pending { "pending" } else { "verified" },
         primary: d.is_primary,
@@ -131,7 +178,7 @@ pub async fn add(
     let hostname = domains::custom_hostname(&body.domain)?;
     let row = domains::add(&app, company.id, &hostname).await?;
     Ok(Json(DomainResponse {
-        domain: view(&app, row),
+        domain: view(&app, row).await?,
         message: "Domain added; serve the token and call domain/verify".into(),
     }))
 }
@@ -147,9 +194,12 @@ pub async fn list(
 ) -> AppResult<Json<DomainListResponse>> {
     let Authed { caller, body, .. } = request;
     let company = company(&app, &caller, body.company_id, "domain/list").await?;
-    let rows = store::custom_domains::list(&app.db, company.id).await?;
+    let mut domains = Vec::new();
+    for row in store::custom_domains::list(&app.db, company.id).await? {
+        domains.push(view(&app, row).await?);
+    }
     Ok(Json(DomainListResponse {
-        domains: rows.into_iter().map(|d| view(&app, d)).collect(),
+        domains,
         message: "OK".into(),
     }))
 }
@@ -170,7 +220,7 @@ pub async fn verify(
     domains::verify(&app, company.id, &row.hostname, body.primary).await?;
     let row = one(&app, company.id, &row.hostname).await?;
     Ok(Json(DomainResponse {
-        domain: view(&app, row),
+        domain: view(&app, row).await?,
         message: "Domain verified".into(),
     }))
 }
@@ -191,7 +241,7 @@ pub async fn set_primary(
     domains::set_primary(&app, company.id, &row.hostname).await?;
     let row = one(&app, company.id, &row.hostname).await?;
     Ok(Json(DomainResponse {
-        domain: view(&app, row),
+        domain: view(&app, row).await?,
         message: "Primary domain set".into(),
     }))
 }

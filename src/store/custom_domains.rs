@@ -178,3 +178,16 @@ pub async fn is_verified(db: &Db, hostname: &str) -> sqlx::Result<bool> {
             .is_some(),
     )
 }
+
+/// Every verified custom domain of every company (the hostnames that want a certificate).
+pub async fn all_verified_custom(db: &Db) -> sqlx::Result<Vec<String>> {
+    sqlx::query(
+        "SELECT hostname FROM domains WHERE is_custom = 1 AND verified_at IS NOT NULL
+         ORDER BY hostname",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| r.try_get("hostname"))
+    .collect()
+}

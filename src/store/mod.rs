@@ -1,6 +1,7 @@
 //! Database access. One `Db` handle over SQLite or PostgreSQL (sqlx `Any`), the same SQL for both:
 //! `$n` placeholders, BIGINT for integers, booleans and Unix-second timestamps, TEXT for the rest.
 
+pub mod acme;
 pub mod browser_sessions;
 pub mod companies;
 pub mod conferences;

@@ -112,6 +112,8 @@ pub async fn verify(app: &App, company_id: i64, hostname: &str, primary: bool) -
         store::custom_domains::set_primary(&mut tx, company_id, hostname).await?;
     }
     tx.commit().await?;
+    // A newly verified domain wants a certificate now, not at the next periodic pass.
+    app.acme_wake.notify_one();
     Ok(())
 }
 
@@ -149,6 +151,8 @@ pub async fn delete(app: &App, company_id: i64, hostname: &str) -> AppResult<()>
         store::custom_domains::subdomain_primary(&mut tx, company_id).await?;
     }
     tx.commit().await?;
+    // Its automatic certificate, if any, goes at the next pass: make that now.
+    app.acme_wake.notify_one();
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Certificates chosen per SNI from a folder the operator fills:
 //! `<hostname>.pem` + `<hostname>.key`, and `_wildcard.<domain>.pem` + `.key` for `*.<domain>`.
-//! The folder is polled; a changed file set is loaded anew without a restart.
+//! The folder is polled; a changed file set is loaded anew without a restart. Certificates
+//! obtained through ACME sit beside them, for names no file covers.
 
 use std::{
     collections::HashMap,
@@ -24,6 +25,8 @@ const WILDCARD_PREFIX: &str = "_wildcard.";
 pub struct CertStore {
     dir: PathBuf,
     certs: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+    /// Certificates obtained through ACME, by exact hostname.
+    acme: RwLock<HashMap<String, Arc<CertifiedKey>>>,
     /// Names, sizes and modification times of the files last loaded.
     fingerprint: RwLock<Vec<(String, u64, Option<SystemTime>)>>,
 }
@@ -46,6 +49,7 @@ impl CertStore {
         let store = Arc::new(Self {
             dir: dir.to_path_buf(),
             certs: RwLock::new(HashMap::new()),
+            acme: RwLock::new(HashMap::new()),
             fingerprint: RwLock::new(Vec::new()),
         });
         store.reload_if_changed();
@@ -63,16 +67,34 @@ impl CertStore {
         names
     }
 
-    /// The certificate for `hostname`: exact name first, then the wildcard of its parent domain.
+    /// The certificate for `hostname`: the operator's files first (exact name, then the wildcard
+    /// of its parent domain), then one obtained through ACME.
     pub fn find(&self, hostname: &str) -> Option<Arc<CertifiedKey>> {
         let hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+        self.find_in_files(&hostname)
+            .or_else(|| self.acme.read().ok()?.get(&hostname).cloned())
+    }
+
+    /// Whether the operator's files hold a certificate for `hostname` (then ACME leaves it alone).
+    pub fn covered_by_files(&self, hostname: &str) -> bool {
+        self.find_in_files(hostname).is_some()
+    }
+
+    fn find_in_files(&self, hostname: &str) -> Option<Arc<CertifiedKey>> {
         let certs = self.certs.read().ok()?;
-        if let Some(found) = certs.get(&hostname) {
+        if let Some(found) = certs.get(hostname) {
             return Some(found.clone());
         }
         // A wildcard covers exactly one label, as browsers check it.
         let (_, parent) = hostname.split_once('.')?;
         certs.get(&format!("*.{parent}")).cloned()
+    }
+
+    /// Replaces the certificates obtained through ACME.
+    pub fn set_acme(&self, certs: HashMap<String, Arc<CertifiedKey>>) {
+        if let Ok(mut acme) = self.acme.write() {
+            *acme = certs;
+        }
     }
 
     /// Re-reads the folder when its files changed; returns whether it did.
@@ -178,7 +200,23 @@ fn load_pair(pem: &Path, key: &Path) -> anyhow::Result<CertifiedKey> {
     if chain.is_empty() {
         anyhow::bail!("no certificate in {}", pem.display());
     }
-    let key = PrivateKeyDer::from_pem_file(key)?;
+    certified(chain, PrivateKeyDer::from_pem_file(key)?)
+}
+
+/// A certificate chain and its key from PEM text, checked to belong together.
+pub fn certified_from_pem(chain_pem: &str, key_pem: &str) -> anyhow::Result<CertifiedKey> {
+    let chain =
+        CertificateDer::pem_slice_iter(chain_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    if chain.is_empty() {
+        anyhow::bail!("no certificate in the PEM text");
+    }
+    certified(chain, PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?)
+}
+
+fn certified(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> anyhow::Result<CertifiedKey> {
     let signing = any_supported_type(&key)?;
     let certified = CertifiedKey::new(chain, signing);
     // A certificate replaced before its key (or the reverse) must not be served half-new.

@@ -2,6 +2,7 @@
 //! operator's folder, HTTP/1.1 over the TLS stream, HSTS on every HTTPS answer, and the plain
 //! listener's redirect to HTTPS for known tenant hostnames.
 
+pub mod acme;
 pub mod certs;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

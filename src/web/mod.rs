@@ -1,5 +1,6 @@
 //! Server-rendered pages (askama) on tenant domains.
 
+pub mod acme_challenge;
 pub mod csrf;
 pub mod domain_token;
 pub mod frame_policy;
@@ -219,4 +220,5 @@ pub fn router() -> Router<AppState> {
         .route(upcoming::PATH, get(upcoming::show))
         .route("/healthz", get(|| async { "ok" }))
         .route(domain_token::ROUTE, get(domain_token::serve))
+        .route(acme_challenge::ROUTE, get(acme_challenge::serve))
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod acme;
 mod bad_input;
 mod bot;
 mod browser;

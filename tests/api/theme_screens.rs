@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::{
     browser::{browser, start_driver},
     helpers::{Backend, TestApp},
+    meeting_page::wait_for,
 };
 
 /// `<target dir>/artifacts`, next to cargo's own test scratch folder.
@@ -67,6 +68,21 @@ async fn prejoin_page_in_light_and_dark() {
             )
             .await
             .expect("style");
+        // What a guest sees once the browser granted the devices: a live preview and filled pickers.
+        let ready = wait_for(
+            &client,
+            "document.getElementById('preview').videoWidth > 0
+               && document.getElementById('preview').currentTime > 0
+               && document.getElementById('camera-select').options.length > 0
+               && document.getElementById('mic-select').options.length > 0",
+            15,
+        )
+        .await;
+        assert_eq!(
+            ready,
+            json!(true),
+            "{theme}: camera preview and device lists"
+        );
         let png = client.screenshot().await.expect("screenshot");
         let _ = client.close().await;
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");

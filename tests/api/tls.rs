@@ -29,7 +29,7 @@ fn write_cert(dir: &Path, stem: &str, names: &[&str]) -> CertificateDer<'static>
 }
 
 /// DNS names in the subject alternative names of a certificate.
-fn dns_names(der: &CertificateDer<'_>) -> Vec<String> {
+pub(crate) fn dns_names(der: &CertificateDer<'_>) -> Vec<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).expect("parse leaf");
     let san = cert
         .subject_alternative_name()
@@ -97,7 +97,7 @@ fn connector() -> TlsConnector {
 }
 
 /// Handshakes with `name` as SNI (an IP address sends none); returns the presented leaf.
-async fn handshake(
+pub(crate) async fn handshake(
     addr: SocketAddr,
     name: ServerName<'static>,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, std::io::Error> {
@@ -105,7 +105,7 @@ async fn handshake(
     connector().connect(name, tcp).await
 }
 
-fn leaf(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> CertificateDer<'static> {
+pub(crate) fn leaf(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> CertificateDer<'static> {
     stream
         .get_ref()
         .1
@@ -114,12 +114,12 @@ fn leaf(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> CertificateDer<'
         .clone()
 }
 
-fn sni(name: &str) -> ServerName<'static> {
+pub(crate) fn sni(name: &str) -> ServerName<'static> {
     ServerName::try_from(name.to_string()).expect("server name")
 }
 
 /// One raw HTTP/1.1 exchange; returns the whole answer as text.
-async fn http_get<S: AsyncReadExt + AsyncWriteExt + Unpin>(
+pub(crate) async fn http_get<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     stream: &mut S,
     host: &str,
     path: &str,

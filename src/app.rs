@@ -72,7 +72,10 @@ impl AppState {
         .await?;
         let mut media = Media::new(
             sfu,
-            Hub::new(state.db.clone()),
+            Hub::new(
+                state.db.clone(),
+                usize::try_from(state.config.livestream_max_viewers).unwrap_or(usize::MAX),
+            ),
             state.config.joins_per_address_per_minute,
         );
         if !state.config.turn_urls.is_empty() {

@@ -46,6 +46,8 @@ pub struct Config {
     pub joins_per_address_per_minute: u32,
     /// Highest video bitrate the SFU lets a publisher send (REMB cap), kbit/s.
     pub media_max_video_kbps: u32,
+    /// Live stream viewers (`/livestream/<access_code>`) allowed per room at once.
+    pub livestream_max_viewers: u32,
     /// STUN/TURN servers handed to browsers (`turn:host:3478`, `turns:...`, `stun:...`), for
     /// clients whose networks block UDP to the media port.
     pub turn_urls: Vec<String>,
@@ -98,6 +100,7 @@ impl Default for Config {
             auth_failures_per_address_per_minute: 20,
             joins_per_address_per_minute: 30,
             media_max_video_kbps: 1500,
+            livestream_max_viewers: 200,
             turn_urls: Vec::new(),
             turn_username: None,
             turn_credential: None,
@@ -213,6 +216,9 @@ impl Config {
         if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
             self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
         }
+        if let Some(v) = var("CONFAB_LIVESTREAM_MAX_VIEWERS") {
+            self.livestream_max_viewers = parse("CONFAB_LIVESTREAM_MAX_VIEWERS", &v)?;
+        }
         if let Some(v) = var("CONFAB_TURN_URLS") {
             self.turn_urls = v
                 .split(',')
@@ -301,6 +307,13 @@ impl Config {
             return Err(invalid(
                 "joins_per_address_per_minute",
                 "must be at least 1",
+            ));
+        }
+        // Every viewer is a peer connection of the SFU: the cap bounds what one room can cost.
+        if !(1..=100_000).contains(&self.livestream_max_viewers) {
+            return Err(invalid(
+                "livestream_max_viewers",
+                "must be between 1 and 100000",
             ));
         }
         if self.media_max_video_kbps < 64 {
@@ -502,6 +515,7 @@ impl fmt::Debug for Config {
                 &self.joins_per_address_per_minute,
             )
             .field("media_max_video_kbps", &self.media_max_video_kbps)
+            .field("livestream_max_viewers", &self.livestream_max_viewers)
             .field("turn_urls", &self.turn_urls)
             .field("turn_username", &self.turn_username)
             .field(
@@ -589,6 +603,26 @@ mod tests {
         assert!(err.to_string().contains("CONFAB_TLS_LISTEN"), "{err}");
         config.tls_reload_secs = 0;
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn livestream_viewer_cap() {
+        let mut config = Config::default();
+        assert_eq!(config.livestream_max_viewers, 200);
+        config
+            .apply_env(|name| (name == "CONFAB_LIVESTREAM_MAX_VIEWERS").then(|| "50".into()))
+            .unwrap();
+        assert_eq!(config.livestream_max_viewers, 50);
+        let err = config
+            .apply_env(|name| (name == "CONFAB_LIVESTREAM_MAX_VIEWERS").then(|| "many".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CONFAB_LIVESTREAM_MAX_VIEWERS"),
+            "{err}"
+        );
+        config.livestream_max_viewers = 0;
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("livestream_max_viewers"), "{err}");
     }
 
     #[test]

@@ -48,7 +48,8 @@
     .map((b) => controlAliases[b] || b));
   // The company's own hidden controls (theme settings) join the embedder's.
   (root.dataset.hiddenControls || "").split(",").map((b) => b.trim()).filter(Boolean).forEach((c) => hiddenControls.add(c));
-  if (observer) ["microphone", "camera", "desktop", "raisehand", "settings"].forEach((c) => hiddenControls.add(c));
+  // Observers join as hidden live stream viewers (docs/livestream.md): they cannot chat or raise a hand.
+  if (observer) ["microphone", "camera", "desktop", "raisehand", "settings", "chat"].forEach((c) => hiddenControls.add(c));
   document.querySelectorAll("[data-control]").forEach((el) => {
     if (hiddenControls.has(el.dataset.control)) el.classList.add("control-hidden");
   });
@@ -236,7 +237,7 @@
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
     pc.ontrack = (event) => {
-      const info = state.trackInfo.get(event.track.id);
+      const info = MeetingRtc.announcedTrack(pc, event, state.trackInfo);
       const participantId = info ? info.participant_id : (event.streams[0] && event.streams[0].id);
       if (!participantId) return;
       const isScreen = info && info.source === "screen";
@@ -345,13 +346,14 @@
         state.role = message.role;
         state.iceServers = message.ice_servers || [];
         for (const p of message.participants) state.participants.set(p.participant_id, p);
+        showViewers(message.viewers);
         if (message.role === "guest" && message.room.mute_mode !== "conversation") state.audioOn = false;
         applyToggles();
         $("prejoin").hidden = true;
         $("room").hidden = false;
         document.querySelectorAll(".host-only").forEach((el) => { el.hidden = state.role !== "moderator"; });
         await connectMedia();
-        send({ type: "media_state", audio_muted: !state.audioOn, video_muted: !state.videoOn });
+        if (!observer) send({ type: "media_state", audio_muted: !state.audioOn, video_muted: !state.videoOn });
         for (const p of message.participants) tile(`${p.participant_id}:camera`, p.participant_id, false);
         renderPeople();
         layout();
@@ -363,14 +365,13 @@
         });
         break;
       case "answer":
-        if (state.pc.signalingState === "have-local-offer") await state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        await MeetingRtc.applyAnswer(state.pc, message.sdp);
         break;
-      case "offer":
-        if (state.pc.signalingState !== "stable") return; // glare: the server yields and offers again
-        await state.pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
-        await state.pc.setLocalDescription(await state.pc.createAnswer());
-        send({ type: "answer", sdp: state.pc.localDescription.sdp });
+      case "offer": {
+        const answer = await MeetingRtc.answerOffer(state.pc, message.sdp);
+        if (answer) send({ type: "answer", sdp: answer });
         break;
+      }
       case "track":
         state.trackInfo.set(message.track_id, message);
         break;
@@ -412,6 +413,9 @@
       case "chat":
         addChat(message);
         break;
+      case "viewers":
+        showViewers(message.count);
+        break;
       case "muted_by_moderator":
         state.audioOn = false;
         applyToggles();
@@ -448,6 +452,12 @@
     }
     if (message.code === "media_lost") { reconnect(message.message); return; }
     status(message.message);
+  }
+
+  /** Live stream viewers (docs/livestream.md) are hidden; the room only sees how many there are. */
+  function showViewers(count) {
+    $("viewers").hidden = !count;
+    $("viewers").textContent = `${count} watching`;
   }
 
   function addChat(message) {
@@ -507,11 +517,10 @@
   // ---- Joining, leaving, reconnecting ------------------------------------------------------
 
   function openSocket() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/conf/call/${encodeURIComponent(code)}/ws`);
+    const ws = MeetingRtc.openSocket(code);
     state.ws = ws;
     ws.onopen = () => {
-      const join = { type: "join", name: state.name };
+      const join = observer ? { type: "join", role: "viewer" } : { type: "join", name: state.name };
       const pin = ($("pin") && $("pin").value.trim()) || params.get("pin");
       if (pin) join.pin = pin;
       if (params.get("moderator_pin")) join.moderator_pin = params.get("moderator_pin");
@@ -642,9 +651,10 @@
   state.actions = {
     toggleAudio: () => { if (observer) return "observers have no microphone"; toggleAudio(); return ""; },
     toggleVideo: () => { if (observer) return "observers have no camera"; toggleVideo(); return ""; },
-    toggleShareScreen: () => inMeeting() || (toggleScreen().catch((err) => status(String(err))), ""),
-    toggleChat: () => inMeeting() || (togglePanel("chat-panel"), ""),
+    toggleShareScreen: () => (observer ? "observers do not share" : inMeeting() || (toggleScreen().catch((err) => status(String(err))), "")),
+    toggleChat: () => (observer ? "observers cannot chat" : inMeeting() || (togglePanel("chat-panel"), "")),
     sendChatMessage: (text) => {
+      if (observer) return "observers cannot chat";
       const clean = typeof text === "string" ? text.trim() : "";
       if (!clean || clean.length > 2000) return "the message must have 1 to 2000 characters";
       return inMeeting() || (send({ type: "chat", text: clean }), "");

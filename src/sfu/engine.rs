@@ -176,9 +176,10 @@ impl Engine {
                 room,
                 peer,
                 events,
+                receive_only,
                 reply,
             } => {
-                let _ = reply.send(self.join(room, peer, events, now));
+                let _ = reply.send(self.join(room, peer, events, receive_only, now));
             }
             Command::Offer {
                 peer,
@@ -218,6 +219,7 @@ impl Engine {
         room: String,
         id: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
+        receive_only: bool,
         now: Instant,
     ) -> Result<(), SfuError> {
         if self.peers.contains_key(&id) {
@@ -246,6 +248,7 @@ impl Engine {
                 negotiated: false,
                 connected: false,
                 forced_audio_mute: false,
+                receive_only,
                 joined_at: now,
                 next_timeout: None,
             }),
@@ -457,8 +460,10 @@ impl Engine {
             RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
                 RTCIceConnectionState::Failed,
             ) => pending.push(Pending::Lost(CloseReason::ConnectionLost)),
+            // A receive-only peer's tracks are never opened: its packets then find no published
+            // track and are dropped on arrival.
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init))
-                if !peer.published.contains_key(&init.track_id) =>
+                if !peer.receive_only && !peer.published.contains_key(&init.track_id) =>
             {
                 let track_id = self.open_published(peer, init);
                 pending.push(Pending::NewTrack { track_id });

@@ -94,6 +94,7 @@ pub(crate) enum Command {
         room: String,
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
+        receive_only: bool,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     Offer {
@@ -163,6 +164,25 @@ impl SfuHandle {
             room: room.to_string(),
             peer,
             events,
+            receive_only: false,
+            reply,
+        })
+        .await?
+    }
+
+    /// Adds a peer that only receives (a live stream viewer): whatever media it sends is
+    /// neither published nor forwarded, so it can never appear to the room.
+    pub async fn join_receive_only(
+        &self,
+        room: &str,
+        peer: PeerId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+    ) -> Result<(), SfuError> {
+        self.ask(|reply| Command::Join {
+            room: room.to_string(),
+            peer,
+            events,
+            receive_only: true,
             reply,
         })
         .await?

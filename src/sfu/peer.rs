@@ -84,6 +84,8 @@ pub struct Peer {
     pub negotiated: bool,
     pub connected: bool,
     pub forced_audio_mute: bool,
+    /// A live stream viewer: it subscribes to the room but never publishes.
+    pub receive_only: bool,
     pub joined_at: Instant,
     pub next_timeout: Option<Instant>,
 }

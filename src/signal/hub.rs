@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use tokio::sync::{Mutex, mpsc};
 
-use super::messages::{ParticipantView, ServerMessage};
+use super::{
+    audience::{Audience, AudienceFull},
+    messages::{ParticipantView, ServerMessage},
+};
 use crate::{
     sfu::PeerId,
     store::{self, Db, meetings::NewSession},
@@ -47,13 +50,18 @@ struct HubRoom {
 pub struct Hub {
     db: Db,
     rooms: Mutex<HashMap<String, HubRoom>>,
+    /// Live stream viewers; changed only while `rooms` is locked, so a viewer sees every
+    /// participant event after the participant list it was given.
+    pub audience: Audience,
 }
 
 impl Hub {
-    pub fn new(db: Db) -> Self {
+    /// An empty hub admitting `max_viewers` live stream viewers per room.
+    pub fn new(db: Db, max_viewers: usize) -> Self {
         Self {
             db,
             rooms: Mutex::new(HashMap::new()),
+            audience: Audience::new(max_viewers),
         }
     }
 
@@ -103,13 +111,13 @@ impl Hub {
         .await?;
         let others: Vec<ParticipantView> =
             hub_room.members.values().map(|m| m.view.clone()).collect();
+        let announcement = ServerMessage::ParticipantJoined {
+            participant: view.clone(),
+        };
         for member in hub_room.members.values() {
-            let _ = member
-                .tx
-                .send(Outbound::Send(ServerMessage::ParticipantJoined {
-                    participant: view.clone(),
-                }));
+            let _ = member.tx.send(Outbound::Send(announcement.clone()));
         }
+        self.audience.send(room, &announcement);
         hub_room.members.insert(
             peer,
             Member {
@@ -134,14 +142,14 @@ impl Hub {
         if let Err(err) = store::meetings::occupant_left(&self.db, member.occupant_id).await {
             tracing::warn!(%err, "cannot record leave");
         }
+        let announcement = ServerMessage::ParticipantLeft {
+            participant_id: member.view.participant_id.clone(),
+            reason,
+        };
         for other in hub_room.members.values() {
-            let _ = other
-                .tx
-                .send(Outbound::Send(ServerMessage::ParticipantLeft {
-                    participant_id: member.view.participant_id.clone(),
-                    reason,
-                }));
+            let _ = other.tx.send(Outbound::Send(announcement.clone()));
         }
+        self.audience.send(room, &announcement);
         if hub_room.members.is_empty() {
             if let Err(err) = store::meetings::end_session(&self.db, hub_room.session_id).await {
                 tracing::warn!(%err, "cannot record session end");
@@ -185,6 +193,7 @@ impl Hub {
                 let _ = other.tx.send(Outbound::Send(message.clone()));
             }
         }
+        self.audience.send(room, &message);
     }
 
     /// Delivers an order to one participant; false when it is not in the room.
@@ -206,14 +215,57 @@ impl Hub {
             .is_some_and(|m| m.moderator)
     }
 
-    /// Tells everyone the meeting ended; each session then leaves by itself.
+    /// Tells everyone the meeting ended, viewers included; each session then leaves by itself.
     pub async fn end(&self, room: &str) {
         let rooms = self.rooms.lock().await;
+        let order = Outbound::Close(ServerMessage::Ended {});
         if let Some(hub_room) = rooms.get(room) {
             for member in hub_room.members.values() {
-                let _ = member.tx.send(Outbound::Close(ServerMessage::Ended {}));
+                let _ = member.tx.send(order.clone());
             }
         }
+        self.audience.tell_all(room, &order, None);
+    }
+
+    /// Adds a live stream viewer; returns the participants it can see and the viewer count.
+    pub async fn add_viewer(
+        &self,
+        room: &str,
+        peer: PeerId,
+        tx: mpsc::UnboundedSender<Outbound>,
+    ) -> Result<(Vec<ParticipantView>, usize), AudienceFull> {
+        let rooms = self.rooms.lock().await;
+        let count = self.audience.add(room, peer, tx)?;
+        let participants = rooms
+            .get(room)
+            .map(|r| r.members.values().map(|m| m.view.clone()).collect())
+            .unwrap_or_default();
+        Self::announce_viewers(&rooms, &self.audience, room, count, Some(peer));
+        Ok((participants, count))
+    }
+
+    /// Removes a live stream viewer and tells the room the new count.
+    pub async fn remove_viewer(&self, room: &str, peer: PeerId) {
+        let rooms = self.rooms.lock().await;
+        if let Some(count) = self.audience.remove(room, peer) {
+            Self::announce_viewers(&rooms, &self.audience, room, count, None);
+        }
+    }
+
+    fn announce_viewers(
+        rooms: &HashMap<String, HubRoom>,
+        audience: &Audience,
+        room: &str,
+        count: usize,
+        except: Option<PeerId>,
+    ) {
+        let order = Outbound::Send(ServerMessage::Viewers { count });
+        if let Some(hub_room) = rooms.get(room) {
+            for member in hub_room.members.values() {
+                let _ = member.tx.send(order.clone());
+            }
+        }
+        audience.tell_all(room, &order, except);
     }
 
     /// Number of participants in a room (0 when nobody is there).

@@ -11,9 +11,13 @@ use crate::sfu::TrackSource;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// Enter the room. Guests give a name (and the room's PIN when it has one); moderators also
-    /// give the host's moderator PIN.
+    /// give the host's moderator PIN. Live stream viewers join with `role: viewer` and no name.
     Join {
-        name: String,
+        /// Required for participants; viewers are anonymous.
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        role: JoinRole,
         #[serde(default)]
         pin: Option<String>,
         #[serde(default)]
@@ -66,6 +70,17 @@ pub enum ClientMessage {
     Ping {},
 }
 
+/// How a connection takes part in a room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinRole {
+    /// Seen by the others, may publish, chat and (as moderator) moderate.
+    #[default]
+    Participant,
+    /// A hidden, receive-only live stream viewer.
+    Viewer,
+}
+
 /// A participant as others see them.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParticipantView {
@@ -89,6 +104,8 @@ pub enum ServerMessage {
         room: RoomView,
         /// STUN/TURN servers for the client's RTCPeerConnection configuration.
         ice_servers: Vec<IceServer>,
+        /// Live stream viewers watching the room.
+        viewers: usize,
     },
     Answer {
         sdp: String,
@@ -119,6 +136,10 @@ pub enum ServerMessage {
     },
     DominantSpeaker {
         participant_id: String,
+    },
+    /// The number of live stream viewers changed.
+    Viewers {
+        count: usize,
     },
     Chat {
         participant_id: String,
@@ -187,7 +208,21 @@ mod tests {
     fn client_messages_parse_and_reject_unknown_shapes() {
         let join: ClientMessage =
             serde_json::from_str(r#"{"type":"join","name":"Ann","pin":"1234"}"#).unwrap();
-        assert!(matches!(join, ClientMessage::Join { ref name, .. } if name == "Ann"));
+        assert!(
+            matches!(join, ClientMessage::Join { ref name, role: JoinRole::Participant, .. } if name.as_deref() == Some("Ann"))
+        );
+        let watch: ClientMessage =
+            serde_json::from_str(r#"{"type":"join","role":"viewer"}"#).unwrap();
+        assert!(matches!(
+            watch,
+            ClientMessage::Join {
+                role: JoinRole::Viewer,
+                ..
+            }
+        ));
+        assert!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"join","role":"director"}"#).is_err()
+        );
         let offer: ClientMessage =
             serde_json::from_str(r#"{"type":"offer","sdp":"v=0","sources":{"abc":"screen"}}"#)
                 .unwrap();
@@ -195,7 +230,6 @@ mod tests {
             matches!(offer, ClientMessage::Offer { ref sources, .. } if sources["abc"] == TrackSource::Screen)
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"explode"}"#).is_err());
-        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"join"}"#).is_err());
         assert!(
             serde_json::from_str::<ClientMessage>(r#"{"type":"chat","text":"x","extra":1}"#)
                 .is_err()

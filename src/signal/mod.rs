@@ -1,9 +1,11 @@
 //! Signalling: the WebSocket at `/conf/call/<access_code>/ws` that connects a browser (or bot)
 //! to a room: authentication, SDP exchange with the SFU, room events, chat, moderation.
 
+mod audience;
 pub mod hub;
 pub mod messages;
 mod session;
+mod viewer;
 
 use std::{
     net::{IpAddr, SocketAddr},

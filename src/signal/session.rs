@@ -10,7 +10,10 @@ use tokio::sync::mpsc;
 use super::{
     Media, RoomAccess,
     hub::Outbound,
-    messages::{ClientMessage, ParticipantView, RoomView, ServerMessage, parse_wire_id, wire_id},
+    messages::{
+        ClientMessage, JoinRole, ParticipantView, RoomView, ServerMessage, parse_wire_id, wire_id,
+    },
+    viewer,
 };
 use crate::{
     api::fields::timestamp,
@@ -32,19 +35,21 @@ enum Flow {
     Leave(&'static str),
 }
 
-struct Joined {
-    peer: PeerId,
-    moderator: bool,
-    name: String,
+pub(super) struct Joined {
+    pub peer: PeerId,
+    pub moderator: bool,
+    pub name: String,
     /// Guests of a lecture stay muted: only a moderator's voice goes out.
-    lecture_guest: bool,
+    pub lecture_guest: bool,
+    /// A hidden, receive-only live stream viewer.
+    pub viewer: bool,
 }
 
-fn secret_eq(a: &str, b: &str) -> bool {
+pub(super) fn secret_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+pub(super) async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
     match serde_json::to_string(message) {
         Ok(text) => socket
             .send(Message::Text(Utf8Bytes::from(text)))
@@ -140,7 +145,11 @@ pub async fn run(
         }
     };
     media.sfu.leave(joined.peer);
-    media.hub.leave(&access.room_key, joined.peer, reason).await;
+    if joined.viewer {
+        media.hub.remove_viewer(&access.room_key, joined.peer).await;
+    } else {
+        media.hub.leave(&access.room_key, joined.peer, reason).await;
+    }
     let _ = socket.send(Message::Close(None)).await;
 }
 
@@ -171,11 +180,25 @@ async fn wait_for_join(
         let (name, pin, moderator_pin, moderator_token) =
             match serde_json::from_str::<ClientMessage>(text.as_str()) {
                 Ok(ClientMessage::Join {
-                    name,
+                    role: JoinRole::Viewer,
+                    pin,
+                    ..
+                }) => {
+                    // Viewers skip names, moderator credentials and the lock: see viewer.rs.
+                    return viewer::admit(socket, media, access, client, pin, out_tx, sfu_tx).await;
+                }
+                Ok(ClientMessage::Join {
+                    name: Some(name),
                     pin,
                     moderator_pin,
                     moderator_token,
+                    ..
                 }) => (name, pin, moderator_pin, moderator_token),
+                Ok(ClientMessage::Join { name: None, .. }) => {
+                    let missing = "Invalid message: missing field `name`";
+                    send(socket, &ServerMessage::error("bad_message", missing)).await;
+                    continue;
+                }
                 Ok(ClientMessage::Ping {}) => {
                     send(socket, &ServerMessage::Pong {}).await;
                     continue;
@@ -311,6 +334,7 @@ async fn wait_for_join(
             role,
             participants: others,
             ice_servers: media.ice_servers.clone(),
+            viewers: media.hub.audience.count(&access.room_key),
             room: RoomView {
                 access_code: access.record.access_code.clone(),
                 host_name: access.host_name.clone(),
@@ -331,6 +355,7 @@ async fn wait_for_join(
             moderator,
             name,
             lecture_guest,
+            viewer: false,
         });
     }
 }
@@ -355,6 +380,12 @@ async fn handle(
         }
     };
     let room = access.room_key.as_str();
+    if me.viewer
+        && let Some(refusal) = viewer::refusal(&message)
+    {
+        send(socket, &refusal).await;
+        return Flow::Continue;
+    }
     match message {
         ClientMessage::Join { .. } => {
             send(

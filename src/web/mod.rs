@@ -4,6 +4,7 @@ pub mod acme_challenge;
 pub mod csrf;
 pub mod domain_token;
 pub mod frame_policy;
+pub mod livestream;
 pub mod login;
 pub mod meeting;
 pub mod oidc;
@@ -200,6 +201,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/conf/call/{code}", get(meeting::show))
+        .route("/livestream/{code}", get(livestream::show))
         .route(
             "/password/create/{token}",
             get(password::show_form).post(password::submit),

@@ -25,6 +25,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/meeting.css"),
     ),
     (
+        "rtc.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/rtc.js"),
+    ),
+    (
+        "livestream.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/livestream.js"),
+    ),
+    (
+        "livestream.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/livestream.css"),
+    ),
+    (
         "embed.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/embed.js"),

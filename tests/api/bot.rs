@@ -27,7 +27,7 @@ use webrtc::{
     },
 };
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What a bot received on one remote track.
@@ -308,7 +308,25 @@ impl Bot {
         moderator_pin: Option<&str>,
         publish: bool,
     ) -> Bot {
-        Self::join_on(addr, host, code, name, moderator_pin, publish, None).await
+        let mut join = json!({"type": "join", "name": name});
+        if let Some(pin) = moderator_pin {
+            join["moderator_pin"] = json!(pin);
+        }
+        Self::join_on(addr, host, code, join, publish, None).await
+    }
+
+    /// Joins `code` as a hidden live stream viewer that only receives (audio and video).
+    pub async fn watch(
+        addr: std::net::SocketAddr,
+        host: &str,
+        code: &str,
+        pin: Option<&str>,
+    ) -> Bot {
+        let mut join = json!({"type": "join", "role": "viewer"});
+        if let Some(pin) = pin {
+            join["pin"] = json!(pin);
+        }
+        Self::join_on(addr, host, code, join, false, None).await
     }
 
     /// Like [`Bot::join`], with the media side on its own runtime so that it can vanish.
@@ -323,23 +341,20 @@ impl Bot {
             .enable_all()
             .build()
             .expect("runtime");
-        Self::join_on(addr, host, code, name, None, true, Some(runtime)).await
+        let join = json!({"type": "join", "name": name});
+        Self::join_on(addr, host, code, join, true, Some(runtime)).await
     }
 
     async fn join_on(
         addr: std::net::SocketAddr,
         host: &str,
         code: &str,
-        name: &str,
-        moderator_pin: Option<&str>,
+        join: Value,
         publish: bool,
         media_runtime: Option<tokio::runtime::Runtime>,
     ) -> Bot {
+        let viewer = join["role"] == "viewer";
         let mut ws = connect_ws(addr, host, code).await;
-        let mut join = json!({"type": "join", "name": name});
-        if let Some(pin) = moderator_pin {
-            join["moderator_pin"] = json!(pin);
-        }
         ws.send(Message::Text(join.to_string().into()))
             .await
             .expect("send join");
@@ -386,6 +401,21 @@ impl Bot {
             sources.insert("bot-audio".into(), json!("microphone"));
             senders.push((video, video_sender));
             senders.push((audio, audio_sender));
+        } else if viewer {
+            // Viewers must offer receive-only sections: the server refuses any that would send.
+            use rtc::rtp_transceiver::{
+                RTCRtpTransceiverDirection, RTCRtpTransceiverInit, rtp_sender::RtpCodecKind,
+            };
+            for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                };
+                pc.add_transceiver_from_kind(kind, Some(init))
+                    .await
+                    .expect("receive-only transceiver");
+            }
         } else {
             use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
             pc.add_transceiver_from_kind(RtpCodecKind::Video, None)

@@ -548,6 +548,19 @@ async fn options_story(ann: Client, olga: Client, origin: String) {
         observer,
         json!({"local": null, "sending": 0, "own": false, "name": "Observer", "mic": "none"})
     );
+    // Observers are hidden viewers: Ann sees no tile for Olga, only that one person watches.
+    let watching = wait_for(
+        &ann,
+        "!document.getElementById('viewers').hidden \
+         ? [document.getElementById('viewers').textContent, document.querySelectorAll('.tile').length] : null",
+        15,
+    )
+    .await;
+    assert_eq!(watching, json!(["1 watching", 1]));
+    // Olga takes part instead.
+    olga.goto(&format!("{origin}/conf/call/{ROOM}?skip_join=1&name=Olga"))
+        .await
+        .expect("olga joins");
     // With `tiles=1` Ann's page shows one tile of the two.
     let tiles = wait_for(
         &ann,

@@ -16,6 +16,7 @@ mod embed_sdk;
 mod embedding;
 mod host_controls;
 mod invites;
+mod livestream;
 mod login;
 mod meeting_page;
 mod oidc;

@@ -55,7 +55,7 @@ async fn media(client: &Client) -> Value {
     eval(client, &format!("done(await {MEDIA_STATS});")).await
 }
 
-fn artifact(name: &str, png: &[u8]) {
+pub(crate) fn artifact(name: &str, png: &[u8]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join(name), png);

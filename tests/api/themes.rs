@@ -212,6 +212,8 @@ async fn branded_tenant_never_names_the_software(app: TestApp) {
         "/".to_string(),
         "/login".to_string(),
         format!("/conf/call/{}", joe.access_code),
+        format!("/livestream/{}", joe.access_code),
+        "/livestream/9999999".to_string(),
         password_path,
         "/no/such/page".to_string(),
         "/auth".to_string(),
@@ -237,6 +239,9 @@ async fn branded_tenant_never_names_the_software(app: TestApp) {
         }
         let response = get(path.clone()).await;
         let status = response.status();
+        if path.ends_with("/9999999") {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
         let headers = format!("{:?}", response.headers());
         let body = response.text().await.expect("body");
         assert!(

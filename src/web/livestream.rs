@@ -1,0 +1,40 @@
+//! The live stream player at `/livestream/<access_code>`: a themed, embeddable page that
+//! watches a meeting as a hidden, receive-only viewer (see docs/livestream.md), driven by
+//! `static/livestream.js`.
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    response::Html,
+};
+
+use super::{Brand, PageError, PageTenant, render};
+use crate::{app::AppState, signal};
+
+#[derive(Template)]
+#[template(path = "livestream.html")]
+struct LivestreamPage<'a> {
+    brand: &'a Brand,
+    host_name: &'a str,
+    access_code: &'a str,
+    /// The room admits viewers only with its security PIN, as it does guests.
+    needs_pin: bool,
+}
+
+/// `GET /livestream/<access_code>`; an unknown code is the themed 404 of the meeting page.
+pub async fn show(
+    State(state): State<AppState>,
+    PageTenant(tenant): PageTenant,
+    Path(code): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let brand = Brand::of(&tenant);
+    let room = signal::resolve_room(&state, &tenant, &code)
+        .await
+        .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
+    render(&LivestreamPage {
+        brand: &brand,
+        host_name: &room.host_name,
+        access_code: &room.record.access_code,
+        needs_pin: room.security_pin.is_some(),
+    })
+}

@@ -160,14 +160,7 @@ impl SfuHandle {
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
     ) -> Result<(), SfuError> {
-        self.ask(|reply| Command::Join {
-            room: room.to_string(),
-            peer,
-            events,
-            receive_only: false,
-            reply,
-        })
-        .await?
+        self.join_as(room, peer, events, false).await
     }
 
     /// Adds a peer that only receives (a live stream viewer): whatever media it sends is
@@ -178,11 +171,21 @@ impl SfuHandle {
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
     ) -> Result<(), SfuError> {
+        self.join_as(room, peer, events, true).await
+    }
+
+    async fn join_as(
+        &self,
+        room: &str,
+        peer: PeerId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        receive_only: bool,
+    ) -> Result<(), SfuError> {
         self.ask(|reply| Command::Join {
             room: room.to_string(),
             peer,
             events,
-            receive_only: true,
+            receive_only,
             reply,
         })
         .await?

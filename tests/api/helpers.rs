@@ -314,6 +314,31 @@ impl TestApp {
         self.inbox.lock().expect("inbox").clone()
     }
 
+    /// Schedules a conference of alpha's host `host_email` five minutes from now, with a
+    /// one-time access code and PIN 4321; `fields` adds to or overrides the request.
+    pub async fn pin_conference(&self, host_email: &str, fields: Value) -> Value {
+        let r = self.alpha.clone();
+        let hosts = self
+            .ok(&r.api_host, &r.admin_token, "host/list", json!({}))
+            .await;
+        let host_id = hosts["hosts"]
+            .as_array()
+            .expect("hosts")
+            .iter()
+            .find(|h| h["email"] == host_email)
+            .unwrap_or_else(|| panic!("no host {host_email}"))["host_id"]
+            .clone();
+        let start = chrono::Utc::now() + chrono::Duration::minutes(5);
+        let mut request = json!({"host_id": host_id, "subject": "Meeting",
+            "start": start.format("%Y-%m-%d %H:%M:%S").to_string(), "time_zone": "UTC",
+            "duration": 30, "one_time_access_code": true, "security_pin": "4321"});
+        if let (Some(request), Value::Object(fields)) = (request.as_object_mut(), fields) {
+            request.extend(fields);
+        }
+        self.ok(&r.api_host, &r.admin_token, "conference/create", request)
+            .await
+    }
+
     /// Creates a company under a reseller and returns its id.
     pub async fn company(&self, reseller: &TestReseller, subdomain: &str) -> i64 {
         let json = self

@@ -227,26 +227,8 @@ async fn viewers_are_hidden_counted_refused_and_capped(app: TestApp) {
 async fn viewers_need_the_pin_of_a_pin_room() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let host = room(&app).await;
-    let r = app.alpha.clone();
-    let hosts = app
-        .ok(&r.api_host, &r.admin_token, "host/list", json!({}))
-        .await;
-    let host_id = hosts["hosts"]
-        .as_array()
-        .expect("hosts")
-        .iter()
-        .find(|h| h["email"] == "joe@joe.tld")
-        .expect("joe")["host_id"]
-        .clone();
-    let start = chrono::Utc::now() + chrono::Duration::minutes(5);
     let conference = app
-        .ok(
-            &r.api_host,
-            &r.admin_token,
-            "conference/create",
-            json!({"host_id": host_id, "subject": "Town hall", "start": start.format("%Y-%m-%d %H:%M:%S").to_string(),
-                   "time_zone": "UTC", "duration": 30, "one_time_access_code": true, "security_pin": "4321"}),
-        )
+        .pin_conference("joe@joe.tld", json!({"subject": "Town hall"}))
         .await;
     let code = conference["one_time_access_code"]
         .as_u64()

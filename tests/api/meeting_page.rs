@@ -223,26 +223,11 @@ async fn a_pin_protected_room_admits_only_with_its_pin() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     let origin = setup(&app).await;
-    let r = app.alpha.clone();
-    let hosts = app
-        .ok(&r.api_host, &r.admin_token, "host/list", json!({}))
-        .await;
-    let host_id = hosts["hosts"]
-        .as_array()
-        .expect("hosts")
-        .iter()
-        .find(|h| h["email"] == "joe@joe.tld")
-        .expect("joe")["host_id"]
-        .clone();
-    let start = chrono::Utc::now() + chrono::Duration::minutes(5);
     let conference = app
-        .ok(
-            &r.api_host,
-            &r.admin_token,
-            "conference/create",
-            json!({"host_id": host_id, "subject": "Board", "agenda": "", "start": start.format("%Y-%m-%d %H:%M:%S").to_string(),
-                   "time_zone": "UTC", "duration": 30, "auto_record": "none", "auto_transcribe": false,
-                   "one_time_access_code": true, "security_pin": "4321", "mute_mode": "conversation", "participants": []}),
+        .pin_conference(
+            "joe@joe.tld",
+            json!({"subject": "Board", "agenda": "", "auto_record": "none", "auto_transcribe": false,
+                   "mute_mode": "conversation", "participants": []}),
         )
         .await;
     let code = conference["one_time_access_code"].as_u64().expect("code");

@@ -423,28 +423,12 @@ on_each_backend!(conference_rooms_need_their_pin_and_honour_moderator_links);
 async fn conference_rooms_need_their_pin_and_honour_moderator_links(app: TestApp) {
     let host = room(&app).await;
     let r = app.alpha.clone();
-    let hosts = app
-        .ok(&r.api_host, &r.admin_token, "host/list", json!({}))
-        .await;
-    let host_id = hosts["hosts"]
-        .as_array()
-        .expect("hosts")
-        .iter()
-        .find(|h| h["email"] == "joe@joe.tld")
-        .expect("joe")["host_id"]
-        .clone();
-    let start = chrono::Utc::now() + chrono::Duration::minutes(5);
     let conference = app
-        .ok(
-            &r.api_host,
-            &r.admin_token,
-            "conference/create",
-            json!({
-                "host_id": host_id, "subject": "Lecture", "agenda": "", "start": start.format("%Y-%m-%d %H:%M:%S").to_string(),
-                "time_zone": "UTC", "duration": 30, "auto_record": "none", "auto_transcribe": false,
-                "one_time_access_code": true, "security_pin": "4321", "mute_mode": "lecture",
-                "participant_emails": [{"email": "prof@joe.tld", "moderator": true}]
-            }),
+        .pin_conference(
+            "joe@joe.tld",
+            json!({"subject": "Lecture", "agenda": "", "auto_record": "none", "auto_transcribe": false,
+                   "mute_mode": "lecture",
+                   "participant_emails": [{"email": "prof@joe.tld", "moderator": true}]}),
         )
         .await;
     let code = conference["one_time_access_code"]

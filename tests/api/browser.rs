@@ -138,15 +138,7 @@ async fn two_browsers_see_each_other() {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let r = app.alpha.clone();
-    let company = app.company(&r, "joe").await;
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "host/create",
-        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": "1234567", "no_welcome_email": true}),
-    )
-    .await;
+    app.joe_room("1234567", None).await;
     let port = app.addr.port();
     let origin = format!("http://joe.alpha.test:{port}");
     let alice = browser(&driver, "alice", &origin).await;

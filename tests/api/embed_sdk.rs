@@ -167,14 +167,7 @@ async fn a_partner_page_drives_the_meeting_with_the_sdk() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     let r = app.alpha.clone();
-    let company = app.company(&r, "joe").await;
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "host/create",
-        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "moderator_pin": MODERATOR_PIN, "no_welcome_email": true}),
-    )
-    .await;
+    let company = app.joe_room(ROOM, Some(MODERATOR_PIN)).await;
     let partner = start_partner_site().await;
     let partner_origin = format!("http://partner.test:{}", partner.port());
     let other_origin = format!("http://other.test:{}", partner.port());
@@ -464,15 +457,7 @@ async fn url_options_shape_the_page() {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let r = app.alpha.clone();
-    let company = app.company(&r, "joe").await;
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "host/create",
-        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "no_welcome_email": true}),
-    )
-    .await;
+    app.joe_room(ROOM, None).await;
     let origin = format!("http://joe.alpha.test:{}", app.addr.port());
     // The driver outlives the task: the browsers are closed through it afterwards.
     let driver = std::sync::Arc::new(driver);

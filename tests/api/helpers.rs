@@ -314,6 +314,22 @@ impl TestApp {
         self.inbox.lock().expect("inbox").clone()
     }
 
+    /// Company `joe` of alpha with host Joe Host (`joe@joe.tld`) whose personal room is
+    /// `access_code`; returns the company's id. Its pages are on `joe.alpha.test`.
+    pub async fn joe_room(&self, access_code: &str, moderator_pin: Option<&str>) -> i64 {
+        let r = self.alpha.clone();
+        let company = self.company(&r, "joe").await;
+        self.ok(
+            &r.api_host,
+            &r.admin_token,
+            "host/create",
+            json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld",
+                   "access_code": access_code, "moderator_pin": moderator_pin, "no_welcome_email": true}),
+        )
+        .await;
+        company
+    }
+
     /// Schedules a conference of alpha's host `host_email` five minutes from now, with a
     /// one-time access code and PIN 4321; `fields` adds to or overrides the request.
     pub async fn pin_conference(&self, host_email: &str, fields: Value) -> Value {

@@ -62,15 +62,7 @@ pub(crate) fn artifact(name: &str, png: &[u8]) {
 }
 
 async fn setup(app: &TestApp) -> String {
-    let r = app.alpha.clone();
-    let company = app.company(&r, "joe").await;
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "host/create",
-        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "moderator_pin": MODERATOR_PIN, "no_welcome_email": true}),
-    )
-    .await;
+    app.joe_room(ROOM, Some(MODERATOR_PIN)).await;
     format!("http://joe.alpha.test:{}", app.addr.port())
 }
 

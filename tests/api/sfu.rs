@@ -20,15 +20,7 @@ const MODERATOR_PIN: &str = "9876543";
 
 /// A company `joe` with a host whose personal room is [`ROOM`].
 async fn room(app: &TestApp) -> String {
-    let r = app.alpha.clone();
-    let company = app.company(&r, "joe").await;
-    app.ok(
-        &r.api_host,
-        &r.admin_token,
-        "host/create",
-        json!({"company_id": company, "name": "Joe Host", "email": "joe@joe.tld", "access_code": ROOM, "moderator_pin": MODERATOR_PIN, "no_welcome_email": true}),
-    )
-    .await;
+    app.joe_room(ROOM, Some(MODERATOR_PIN)).await;
     "joe.alpha.test".to_string()
 }
 

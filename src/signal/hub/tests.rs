@@ -146,3 +146,150 @@ async fn a_join_waiting_on_the_database_does_not_stall_other_rooms() {
     assert!(others.is_empty());
     assert_eq!(hub.occupancy("1:a").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_room_does_not_stop_joins_elsewhere() {
+    let (_dir, db) = test_db().await;
+    let hub = Arc::new(Hub::new(db.clone(), 10));
+    // Room a is busy (as during a slow join); room b's join writes its rows and completes.
+    let (_cell, held) = hub.rooms.enter("1:a").await;
+    let mut waiting = tokio::spawn({
+        let hub = hub.clone();
+        async move { join(&hub, "1:a", 1, "Alice").await.0 }
+    });
+    tokio::select! {
+        biased;
+        _ = &mut waiting => panic!("a join got into a held room"),
+        (others, _inbox) = join(&hub, "1:b", 2, "Bob") => assert!(others.is_empty()),
+    }
+    assert_eq!(hub.occupancy("1:b").await, 1);
+    assert!(!waiting.is_finished());
+    drop(held);
+    assert!(waiting.await.expect("join task").is_empty());
+    assert_eq!(hub.occupancy("1:a").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_in_one_room_wait_for_each_other_and_share_one_session() {
+    let (_dir, db) = test_db().await;
+    let hub = Arc::new(Hub::new(db.clone(), 10));
+    let lock = hold_write_lock(&db).await;
+    let first = tokio::spawn({
+        let hub = hub.clone();
+        async move { join(&hub, "1:a", 1, "Alice").await }
+    });
+    settle().await;
+    let second = tokio::spawn({
+        let hub = hub.clone();
+        async move { join(&hub, "1:a", 2, "Bob").await.0 }
+    });
+    settle().await;
+    release_write_lock(lock).await;
+    let (alone, mut alice_inbox) = first.await.expect("first join");
+    assert!(alone.is_empty());
+    let others = second.await.expect("second join");
+    assert_eq!(others.len(), 1, "Bob is told about Alice");
+    assert_eq!(others[0].name, "Alice");
+    assert!(matches!(
+        alice_inbox.try_recv(),
+        Ok(Outbound::Send(ServerMessage::ParticipantJoined { .. }))
+    ));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM meeting_sessions").await, 1);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM meeting_participants").await,
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_into_a_room_being_emptied_opens_a_new_session() {
+    let (_dir, db) = test_db().await;
+    let hub = Arc::new(Hub::new(db.clone(), 10));
+    let (_, _alice_inbox) = join(&hub, "1:a", 1, "Alice").await;
+    // Alice's leave waits on the database with the room's lock held; Bob's join queues behind it.
+    let lock = hold_write_lock(&db).await;
+    let leaving = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.leave("1:a", 1, "left").await }
+    });
+    settle().await;
+    let joining = tokio::spawn({
+        let hub = hub.clone();
+        async move { join(&hub, "1:a", 2, "Bob").await.0 }
+    });
+    settle().await;
+    release_write_lock(lock).await;
+    leaving.await.expect("leave");
+    assert!(joining.await.expect("join").is_empty());
+    assert_eq!(hub.occupancy("1:a").await, 1);
+    assert!(hub.contains("1:a", 2).await);
+    // The emptied room's session was closed; Bob's is a new one.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM meeting_sessions WHERE ended_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM meeting_sessions WHERE ended_at IS NULL"
+        )
+        .await,
+        1
+    );
+    hub.leave("1:a", 2, "left").await;
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM meeting_sessions WHERE ended_at IS NULL"
+        )
+        .await,
+        0
+    );
+    assert!(hub.rooms.get("1:a").is_none(), "an empty room is forgotten");
+}
+
+/// Viewer counts a participant receives, until one equals `last` (or the hub goes quiet).
+async fn counts_until(inbox: &mut Inbox, last: usize) -> Vec<usize> {
+    let mut seen = Vec::new();
+    // Only a guard against hanging: a correct hub delivers `last` about a second after the burst.
+    while let Ok(Some(order)) = tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await {
+        if let Outbound::Send(ServerMessage::Viewers { count }) = order {
+            seen.push(count);
+            if count == last {
+                break;
+            }
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_counts_are_coalesced_and_end_on_the_final_count() {
+    const VIEWERS: u64 = 50;
+    let (_dir, db) = test_db().await;
+    let hub = Hub::new(db, 100);
+    let (_, mut alice) = join(&hub, "1:a", 1, "Alice").await;
+    let mut viewer_inboxes = Vec::new();
+    for peer in 100..100 + VIEWERS {
+        let (tx, rx) = mpsc::unbounded_channel();
+        hub.add_viewer("1:a", peer, tx).await.expect("admitted");
+        viewer_inboxes.push(rx);
+    }
+    let arrivals = counts_until(&mut alice, VIEWERS as usize).await;
+    assert_eq!(arrivals.last(), Some(&(VIEWERS as usize)), "{arrivals:?}");
+    assert!(arrivals.len() <= 3, "{arrivals:?}");
+    // The first viewer hears the final count too.
+    let first_viewer = counts_until(&mut viewer_inboxes[0], VIEWERS as usize).await;
+    assert_eq!(first_viewer.last(), Some(&(VIEWERS as usize)));
+
+    for peer in 100..100 + VIEWERS {
+        hub.remove_viewer("1:a", peer).await;
+    }
+    let departures = counts_until(&mut alice, 0).await;
+    assert_eq!(departures.last(), Some(&0), "{departures:?}");
+    assert!(departures.len() <= 3, "{departures:?}");
+}

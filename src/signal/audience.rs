@@ -88,6 +88,24 @@ impl Audience {
         }
     }
 
+    /// Tells every viewer of a room (except `except`) how many viewers there are; returns the
+    /// count. Counted and sent under one lock, so concurrent calls deliver counts in order.
+    pub fn tell_count(&self, room: &str, except: Option<PeerId>) -> usize {
+        let rooms = self.rooms();
+        let Some(viewers) = rooms.get(room) else {
+            return 0;
+        };
+        let order = Outbound::Send(ServerMessage::Viewers {
+            count: viewers.len(),
+        });
+        for (id, tx) in viewers {
+            if Some(*id) != except {
+                let _ = tx.send(order.clone());
+            }
+        }
+        viewers.len()
+    }
+
     /// Sends a message to every viewer of a room.
     pub fn send(&self, room: &str, message: &ServerMessage) {
         self.tell_all(room, &Outbound::Send(message.clone()), None);

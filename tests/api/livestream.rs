@@ -74,8 +74,8 @@ async fn viewers_are_hidden_counted_refused_and_capped(app: TestApp) {
     assert_eq!(joined["participants"], json!([]), "{joined}");
     assert_eq!(app.count("meeting_sessions").await, 0);
     early.close(None).await.expect("close");
-    // Its departure is announced before anyone else arrives.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Its departure is announced (counts go out at most once a second) before anyone else arrives.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let mut alice = Bot::join(app.addr, &host, ROOM, "Alice", Some(MODERATOR_PIN), true).await;
     let mut viewer = Bot::watch(app.addr, &host, ROOM, None).await;
@@ -213,6 +213,60 @@ async fn viewers_are_hidden_counted_refused_and_capped(app: TestApp) {
         .await
         .expect("the viewer hears the end");
     drop(bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_viewers_is_counted_in_few_messages_sqlite() {
+    let app = TestApp::spawn_with(Backend::Sqlite, with_many_joins).await;
+    a_burst_of_viewers_is_counted_in_few_messages(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_viewers_is_counted_in_few_messages_postgres() {
+    if let Some(app) = TestApp::spawn_postgres_with(with_many_joins).await {
+        a_burst_of_viewers_is_counted_in_few_messages(app).await;
+    }
+}
+
+/// All the burst's sockets come from one address.
+fn with_many_joins(config: &mut confab::config::Config) {
+    config.joins_per_address_per_minute = 100;
+}
+
+async fn a_burst_of_viewers_is_counted_in_few_messages(app: TestApp) {
+    const BURST: usize = 40;
+    let host = room(&app).await;
+    let (mut alice, joined) = raw_join(
+        &app,
+        &host,
+        ROOM,
+        json!({"type": "join", "name": "Alice", "moderator_pin": MODERATOR_PIN}),
+    )
+    .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    let viewer = json!({"type": "join", "role": "viewer"});
+    let viewers = futures_util::future::join_all(
+        (0..BURST).map(|_| raw_join(&app, &host, ROOM, viewer.clone())),
+    )
+    .await;
+    for (_, joined) in &viewers {
+        assert_eq!(joined["type"], "joined", "{joined}");
+    }
+    // Alice hears a few counts, ending on the final one.
+    let mut counts = Vec::new();
+    while counts.last() != Some(&BURST) {
+        let message = next_json(&mut alice).await;
+        if message["type"] == "viewers" {
+            counts.push(message["count"].as_u64().unwrap_or_default() as usize);
+        }
+    }
+    assert!(counts.len() <= 4, "{BURST} arrivals, counts {counts:?}");
+    // No other count follows the final one.
+    let quiet = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(message) = tokio::time::timeout_at(quiet, next_json(&mut alice)).await {
+        assert_ne!(message["type"], "viewers", "after {counts:?}: {message}");
+    }
+    drop(viewers);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

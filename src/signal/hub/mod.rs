@@ -1,0 +1,288 @@
+//! Room membership as the signalling layer sees it: who is in which room, fan-out of room
+//! events, and the meeting-session record in the database.
+//!
+//! Each room has its own locks (see room.rs): a join or leave holds only its room's `order` lock
+//! while it writes to the database, so a slow write never holds up another room.
+
+mod room;
+mod viewer_count;
+mod viewers;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use self::{
+    room::{Member, RoomCell, Rooms},
+    viewer_count::ViewerCounts,
+};
+use super::{
+    audience::Audience,
+    messages::{ParticipantView, ServerMessage},
+};
+use crate::{
+    sfu::PeerId,
+    store::{self, Db, meetings::NewSession},
+};
+
+/// What a session task is told to do.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// Send this message.
+    Send(ServerMessage),
+    /// Send this message, then leave and close.
+    Close(ServerMessage),
+}
+
+/// Identity of a room in the database.
+#[derive(Debug, Clone)]
+pub struct RoomRecord {
+    pub reseller_id: i64,
+    pub company_id: i64,
+    pub host_id: Option<i64>,
+    pub conference_id: Option<i64>,
+    pub access_code: String,
+}
+
+/// All rooms with someone in them.
+pub struct Hub {
+    db: Db,
+    rooms: Arc<Rooms>,
+    /// Live stream viewers; changed only while the map and the room's state are locked, so a
+    /// viewer sees every participant event after the participant list it was given.
+    pub audience: Arc<Audience>,
+    viewer_counts: Arc<ViewerCounts>,
+}
+
+impl Hub {
+    /// An empty hub admitting `max_viewers` live stream viewers per room.
+    pub fn new(db: Db, max_viewers: usize) -> Self {
+        Self {
+            db,
+            rooms: Arc::default(),
+            audience: Arc::new(Audience::new(max_viewers)),
+            viewer_counts: Arc::default(),
+        }
+    }
+
+    /// Adds a participant, opening the meeting session if the room was empty; returns the others.
+    ///
+    /// Joins of one room run one at a time: the first opens the session, the next is admitted
+    /// only once the previous one's rows are written.
+    pub async fn join(
+        &self,
+        room: &str,
+        record: &RoomRecord,
+        peer: PeerId,
+        view: ParticipantView,
+        moderator: bool,
+        tx: mpsc::UnboundedSender<Outbound>,
+    ) -> sqlx::Result<Vec<ParticipantView>> {
+        let (cell, _order) = self.rooms.enter(room).await;
+        let open = cell.state().session_id;
+        let session_id = match open {
+            Some(id) => id,
+            None => {
+                let new = NewSession {
+                    reseller_id: record.reseller_id,
+                    company_id: record.company_id,
+                    host_id: record.host_id,
+                    conference_id: record.conference_id,
+                    access_code: &record.access_code,
+                };
+                match store::meetings::start_session(&self.db, &new).await {
+                    Ok(id) => {
+                        cell.state().session_id = Some(id);
+                        id
+                    }
+                    Err(err) => {
+                        self.rooms.retire_if_idle(room, &cell);
+                        return Err(err);
+                    }
+                }
+            }
+        };
+        let occupant = store::meetings::add_occupant(
+            &self.db,
+            session_id,
+            &view.participant_id,
+            &view.name,
+            view.role,
+            record.host_id.filter(|_| moderator),
+        )
+        .await;
+        let occupant_id = match occupant {
+            Ok(id) => id,
+            Err(err) => {
+                // A session nobody got into is closed again rather than left open.
+                self.close_if_empty(room, &cell).await;
+                return Err(err);
+            }
+        };
+        let mut state = cell.state();
+        let others: Vec<ParticipantView> = state.members.values().map(|m| m.view.clone()).collect();
+        let announcement = ServerMessage::ParticipantJoined {
+            participant: view.clone(),
+        };
+        state.tell_members(&Outbound::Send(announcement.clone()), None);
+        self.audience.send(room, &announcement);
+        let member = Member {
+            view,
+            tx,
+            occupant_id,
+            moderator,
+        };
+        state.members.insert(peer, member);
+        Ok(others)
+    }
+
+    /// Removes a participant; the last one out ends the meeting session.
+    pub async fn leave(&self, room: &str, peer: PeerId, reason: &'static str) {
+        let Some((cell, _order)) = self.rooms.enter_existing(room).await else {
+            return;
+        };
+        let Some(member) = cell.state().members.remove(&peer) else {
+            return;
+        };
+        if let Err(err) = store::meetings::occupant_left(&self.db, member.occupant_id).await {
+            tracing::warn!(%err, "cannot record leave");
+        }
+        let announcement = ServerMessage::ParticipantLeft {
+            participant_id: member.view.participant_id.clone(),
+            reason,
+        };
+        cell.state()
+            .tell_members(&Outbound::Send(announcement.clone()), None);
+        self.audience.send(room, &announcement);
+        self.close_if_empty(room, &cell).await;
+    }
+
+    /// Ends the session of a room nobody is in and retires the room. Called with the room's
+    /// `order` lock held: no join can slip in between the emptiness check and the retirement,
+    /// and a join waiting for the lock finds the room retired and opens a new one.
+    async fn close_if_empty(&self, room: &str, cell: &Arc<RoomCell>) {
+        let session = {
+            let state = cell.state();
+            state
+                .members
+                .is_empty()
+                .then_some(state.session_id)
+                .flatten()
+        };
+        if let Some(session_id) = session {
+            if let Err(err) = store::meetings::end_session(&self.db, session_id).await {
+                tracing::warn!(%err, "cannot record session end");
+            }
+            cell.state().session_id = None;
+        }
+        self.rooms.retire_if_idle(room, cell);
+    }
+
+    /// Runs `f` on the room's state, if the room exists.
+    fn with_state<R>(&self, room: &str, f: impl FnOnce(&mut room::RoomState) -> R) -> Option<R> {
+        let cell = self.rooms.get(room)?;
+        let mut state = cell.state();
+        Some(f(&mut state))
+    }
+
+    /// Sends a message to everyone in the room except `except`.
+    pub async fn broadcast(&self, room: &str, message: ServerMessage, except: Option<PeerId>) {
+        self.with_state(room, |s| s.tell_members(&Outbound::Send(message), except));
+    }
+
+    /// Updates a participant's visible state and tells the others.
+    pub async fn update(
+        &self,
+        room: &str,
+        peer: PeerId,
+        change: impl FnOnce(&mut ParticipantView),
+    ) {
+        self.with_state(room, |state| {
+            let Some(member) = state.members.get_mut(&peer) else {
+                return;
+            };
+            change(&mut member.view);
+            let message = ServerMessage::ParticipantUpdated {
+                participant: member.view.clone(),
+            };
+            state.tell_members(&Outbound::Send(message.clone()), Some(peer));
+            self.audience.send(room, &message);
+        });
+    }
+
+    /// Delivers an order to one participant; false when it is not in the room.
+    pub async fn tell(&self, room: &str, peer: PeerId, order: Outbound) -> bool {
+        self.with_state(room, |s| {
+            s.members.get(&peer).map(|m| m.tx.send(order).is_ok())
+        })
+        .flatten()
+        .unwrap_or(false)
+    }
+
+    /// Whether a participant joined as moderator.
+    pub async fn is_moderator(&self, room: &str, peer: PeerId) -> bool {
+        self.with_state(room, |s| s.members.get(&peer).is_some_and(|m| m.moderator))
+            .unwrap_or(false)
+    }
+
+    /// Tells everyone the meeting ended, viewers included; each session then leaves by itself.
+    /// A join admitted after this (its rows were being written meanwhile) is not closed: it
+    /// carries on the room, and the session ends when it leaves in turn.
+    pub async fn end(&self, room: &str) {
+        let order = Outbound::Close(ServerMessage::Ended {});
+        self.with_state(room, |s| s.tell_members(&order, None));
+        self.audience.tell_all(room, &order, None);
+    }
+
+    /// Number of participants in a room (0 when nobody is there).
+    pub async fn occupancy(&self, room: &str) -> usize {
+        self.with_state(room, |s| s.members.len()).unwrap_or(0)
+    }
+
+    /// Whether the room is locked (only moderators may join).
+    pub async fn is_locked(&self, room: &str) -> bool {
+        self.with_state(room, |s| s.locked).unwrap_or(false)
+    }
+
+    /// Locks or unlocks a room and tells everyone.
+    pub async fn set_locked(&self, room: &str, locked: bool) {
+        self.with_state(room, |s| {
+            s.locked = locked;
+            s.tell_members(&Outbound::Send(ServerMessage::RoomLocked { locked }), None);
+        });
+    }
+
+    /// Participants who joined as guests.
+    pub async fn guests(&self, room: &str) -> Vec<PeerId> {
+        self.with_state(room, |s| {
+            s.members
+                .iter()
+                .filter(|(_, m)| !m.moderator)
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// Stores a chat message with the room's meeting session.
+    pub async fn record_chat(&self, room: &str, participant_key: &str, name: &str, text: &str) {
+        // No lock is held across the write: chat never waits for a join.
+        let session = self.with_state(room, |s| s.session_id).flatten();
+        if let Some(session_id) = session
+            && let Err(err) =
+                store::meetings::add_chat_message(&self.db, session_id, participant_key, name, text)
+                    .await
+        {
+            tracing::warn!(%err, "cannot store chat message");
+        }
+    }
+
+    /// Whether a participant is in a room.
+    pub async fn contains(&self, room: &str, peer: PeerId) -> bool {
+        self.with_state(room, |s| s.members.contains_key(&peer))
+            .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests;

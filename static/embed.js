@@ -8,7 +8,7 @@
   const VERSION = 1;
   const LEAVE_TYPE = "meetingLeaveCallEvent";
   const root = document.getElementById("meeting");
-  const meeting = window.confab;
+  const meeting = window.meeting;
   if (!root || !meeting || window.parent === window) return;
 
   const params = new URLSearchParams(location.search);

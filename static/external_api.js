@@ -1,6 +1,6 @@
 // Meetings embedding SDK: puts a meeting in an iframe and drives it over the versioned
 // postMessage protocol of docs/embedding.md. Plain JavaScript, no dependencies, no build step.
-// Exposed as `MeetingsExternalAPI` (brand-neutral) and `ConfabMeeting`; also a CommonJS export.
+// Exposed as `MeetingsExternalAPI` (a brand-neutral name for white-label use); also a CommonJS export.
 (function (global) {
   "use strict";
 
@@ -255,5 +255,4 @@
   MeetingsExternalAPI.VERSION = VERSION;
   if (typeof module === "object" && module.exports) module.exports = MeetingsExternalAPI;
   global.MeetingsExternalAPI = MeetingsExternalAPI;
-  global.ConfabMeeting = MeetingsExternalAPI;
 })(typeof window !== "undefined" ? window : globalThis);

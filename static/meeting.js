@@ -14,7 +14,7 @@
   const maxHeight = Math.min(Math.max(parseInt(params.get("res") || "", 10) || 0, 0), 2160);
   const maxTiles = Math.max(parseInt(params.get("tiles") || "", 10) || 0, 0);
 
-  /** Everything the page knows; exposed as window.confab for embedding and tests. */
+  /** Everything the page knows; exposed as window.meeting for embedding and tests. */
   const state = {
     ws: null, pc: null, me: null, role: null, name: "", iceServers: [],
     participants: new Map(),   // participant id → view from the server
@@ -27,7 +27,7 @@
     hand: false, locked: false, unread: 0, speaker: null, view: params.get("view") === "speaker" ? "speaker" : "gallery",
     leaving: false, reconnects: 0, queue: Promise.resolve(),
   };
-  window.confab = state;
+  window.meeting = state;
 
   /** Tells the embedding bridge (static/embed.js) and any other listener what happened. */
   const emit = (name, data) => {

@@ -10,9 +10,9 @@ use crate::error::AppError;
 
 const FILES: &[(&str, &str, &str)] = &[
     (
-        "confab.css",
+        "base.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/confab.css"),
+        include_str!("../../static/base.css"),
     ),
     (
         "meeting.js",

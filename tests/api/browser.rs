@@ -106,7 +106,7 @@ async fn frames_decoded(client: &Client) -> Value {
         const deadline = Date.now() + 15000;
         (async function poll() {
           try {
-            const pc = window.confab && window.confab.pc;
+            const pc = window.meeting && window.meeting.pc;
             if (pc) {
                 const stats = await pc.getStats();
                 for (const report of stats.values()) {
@@ -120,8 +120,8 @@ async fn frames_decoded(client: &Client) -> Value {
                 if (pc) for (const r of (await pc.getStats()).values()) if (r.type === "inbound-rtp") inbound.push([r.kind, r.packetsReceived, r.framesDecoded, r.framesReceived, r.keyFramesDecoded, r.pliCount, r.nackCount]);
                 return done({ inbound, transceivers: pc ? pc.getTransceivers().map(t => [t.mid, t.direction, t.currentDirection, t.receiver.track.kind]) : [], timeout: true, status: document.getElementById("status").textContent,
                               state: pc ? pc.connectionState : "no peer connection",
-                              me: window.confab ? window.confab.me : null,
-                              ws: window.confab && window.confab.ws ? window.confab.ws.readyState : null });
+                              me: window.meeting ? window.meeting.me : null,
+                              ws: window.meeting && window.meeting.ws ? window.meeting.ws.readyState : null });
             }
             setTimeout(poll, 250);
           } catch (err) {

@@ -222,7 +222,7 @@ async fn story(
     let joined = event(&ann, "videoConferenceJoined", "true", 0).await;
     if joined.is_null() {
         let _ = ann.enter_frame(0).await;
-        let inside = eval(&ann, "done({ href: location.href, text: document.body.innerText.slice(0, 400), me: window.confab && window.confab.me });").await;
+        let inside = eval(&ann, "done({ href: location.href, text: document.body.innerText.slice(0, 400), me: window.meeting && window.meeting.me });").await;
         let _ = ann.enter_parent_frame().await;
         let events = eval(&ann, "done(window.events);").await;
         panic!("not joined: frame {inside}; events {events}");
@@ -290,7 +290,7 @@ async fn story(
     assert_eq!(
         wait_for(
             &bob,
-            "window.confab && window.confab.participants.size === 1",
+            "window.meeting && window.meeting.participants.size === 1",
             15
         )
         .await,
@@ -325,7 +325,7 @@ async fn story(
     ann.enter_parent_frame().await.expect("back");
     assert_eq!(sibling, json!({"done": true, "got": []}), "{sibling}");
     ann.enter_frame(0).await.expect("meeting frame");
-    let still_in = eval(&ann, "done(!!window.confab.me);").await;
+    let still_in = eval(&ann, "done(!!window.meeting.me);").await;
     ann.enter_parent_frame().await.expect("back");
     assert_eq!(still_in, true, "the other site hung the meeting up");
     let chat = eval(
@@ -424,7 +424,7 @@ async fn story(
     .await
     .expect("bob reopens");
     assert_eq!(
-        wait_for(&bob, "!!(window.confab && window.confab.me)", 60).await,
+        wait_for(&bob, "!!(window.meeting && window.meeting.me)", 60).await,
         true
     );
     ann.goto(&page(&other_origin)).await.expect("other site");
@@ -438,7 +438,7 @@ async fn story(
     assert_eq!(events, json!([]), "{events}");
     let bob_view = eval(
         &bob,
-        "done({ others: window.confab.participants.size, chat: document.getElementById('chat-log').textContent });",
+        "done({ others: window.meeting.participants.size, chat: document.getElementById('chat-log').textContent });",
     )
     .await;
     assert_eq!(bob_view["others"], 0, "{bob_view}");
@@ -486,7 +486,7 @@ async fn options_story(ann: Client, olga: Client, origin: String) {
     .await
     .expect("ann opens");
     assert_eq!(
-        wait_for(&ann, "!!(window.confab && window.confab.me)", 60).await,
+        wait_for(&ann, "!!(window.meeting && window.meeting.me)", 60).await,
         true
     );
     let shown =
@@ -494,9 +494,9 @@ async fn options_story(ann: Client, olga: Client, origin: String) {
     let page = eval(
         &ann,
         &format!(
-            "const video = window.confab.local.getVideoTracks()[0];
+            "const video = window.meeting.local.getVideoTracks()[0];
              done({{ chat: {chat}, people: {people}, mic: {mic}, logo: {logo},
-                    audioOn: window.confab.audioOn, height: video.getSettings().height }});",
+                    audioOn: window.meeting.audioOn, height: video.getSettings().height }});",
             chat = shown("#ctl-chat"),
             people = shown("#ctl-people"),
             mic = shown("#ctl-mic"),
@@ -519,13 +519,13 @@ async fn options_story(ann: Client, olga: Client, origin: String) {
         .await
         .expect("olga opens");
     assert_eq!(
-        wait_for(&olga, "!!(window.confab && window.confab.me)", 60).await,
+        wait_for(&olga, "!!(window.meeting && window.meeting.me)", 60).await,
         true
     );
     let observer = eval(
         &olga,
-        "done({ local: window.confab.local, sending: window.confab.pc.getSenders().filter((s) => s.track).length,
-                own: !!document.querySelector('.tile.local'), name: window.confab.name,
+        "done({ local: window.meeting.local, sending: window.meeting.pc.getSenders().filter((s) => s.track).length,
+                own: !!document.querySelector('.tile.local'), name: window.meeting.name,
                 mic: getComputedStyle(document.getElementById('ctl-mic')).display });",
     )
     .await;

@@ -40,7 +40,7 @@ pub(crate) async fn wait_for(client: &Client, condition: &str, seconds: u64) -> 
 
 /// Remote video tracks with decoded frames and remote audio packets, from the page's stats.
 const MEDIA_STATS: &str = "(async () => {
-    const pc = window.confab && window.confab.pc;
+    const pc = window.meeting && window.meeting.pc;
     if (!pc) return { video: 0, audio: 0, frames: 0 };
     let video = 0, audio = 0, frames = 0;
     for (const r of (await pc.getStats()).values()) {
@@ -164,9 +164,9 @@ async fn three_people_meet_chat_share_and_the_host_ends_it() {
     );
 
     // A network drop: Bob's page rejoins by itself and sees both others again.
-    let old_id = eval(&bob, "done(window.confab.me);").await;
-    eval(&bob, "window.confab.ws.close(); done(true);").await;
-    let rejoined = wait_for(&bob, &format!("{{ const m = await {MEDIA_STATS}; return window.confab.me && window.confab.me !== {old_id} && m.video >= 2 ? window.confab.me : null; }}"), 25).await;
+    let old_id = eval(&bob, "done(window.meeting.me);").await;
+    eval(&bob, "window.meeting.ws.close(); done(true);").await;
+    let rejoined = wait_for(&bob, &format!("{{ const m = await {MEDIA_STATS}; return window.meeting.me && window.meeting.me !== {old_id} && m.video >= 2 ? window.meeting.me : null; }}"), 25).await;
     assert!(
         rejoined.is_string(),
         "bob rejoined: {rejoined}, {:?}",
@@ -256,7 +256,7 @@ async fn a_pin_protected_room_admits_only_with_its_pin() {
         .click()
         .await
         .expect("join");
-    let joined = wait_for(&guest, "window.confab && window.confab.role", 10).await;
+    let joined = wait_for(&guest, "window.meeting && window.meeting.role", 10).await;
     assert_eq!(joined, "guest");
     let _ = guest.close().await;
 }

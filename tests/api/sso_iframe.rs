@@ -141,7 +141,7 @@ async fn framed(
         let read = browser
             .execute(
                 "return [location.href, (document.body ? document.body.innerText : '') \
-                   + ' role=' + ((window.confab && window.confab.role) || '')];",
+                   + ' role=' + ((window.meeting && window.meeting.role) || '')];",
                 vec![],
             )
             .await;

@@ -41,6 +41,14 @@ fn css_href(html: &str) -> String {
     attr_after(html, "rel=\"stylesheet\"", "href")
 }
 
+/// Every `<script src>` of a page, in order.
+fn script_srcs(html: &str) -> Vec<String> {
+    html.split("<script src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(src, _)| src.to_string()))
+        .collect()
+}
+
 on_each_backend!(tenants_render_their_own_brand);
 
 async fn tenants_render_their_own_brand(app: TestApp) {
@@ -250,7 +258,12 @@ async fn branded_tenant_never_names_the_software(app: TestApp) {
         );
         // The stylesheet the page loads is part of what the visitor sees.
         let css = get(css_href(&body)).await.text().await.expect("css");
-        scanned.push((path, format!("{headers}\n{body}\n{css}")));
+        // So are the scripts it runs: their names show in any browser's developer tools.
+        let mut scripts = String::new();
+        for src in script_srcs(&body) {
+            scripts += &get(src).await.text().await.expect("script");
+        }
+        scanned.push((path, format!("{headers}\n{body}\n{css}\n{scripts}")));
     }
     let welcome = app.wait_for_mail("new@joe.tld").await;
     let invite = app.wait_for_mail("guest@outside.tld").await;

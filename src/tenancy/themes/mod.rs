@@ -13,7 +13,7 @@ use crate::store::{self, Db, themes::Layer};
 pub use builtin::Builtin;
 
 /// The base stylesheet every theme builds on; the theme's custom properties follow it.
-const BASE_CSS: &str = include_str!("../../../static/confab.css");
+const BASE_CSS: &str = include_str!("../../../static/base.css");
 
 /// What a tenant's pages and emails look like and say, after merging the layers.
 #[derive(Debug, Clone)]

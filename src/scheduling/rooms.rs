@@ -13,6 +13,8 @@ pub struct ConferenceRoom {
     pub conference_id: i64,
     pub host_id: i64,
     pub company_id: i64,
+    /// Shown as the meeting's title on its pages.
+    pub subject: String,
     /// Guests must give it before joining, when set.
     pub security_pin: Option<String>,
     /// One of `rules::MUTE_MODES`.
@@ -37,6 +39,7 @@ pub async fn find_by_access_code(
         conference_id: c.id,
         host_id: c.host_id,
         company_id: c.company_id,
+        subject: c.subject,
         security_pin: c.security_pin,
         mute_mode: c.mute_mode,
         auto_record: c.auto_record,

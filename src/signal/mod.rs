@@ -73,6 +73,8 @@ pub struct RoomAccess {
     pub room_key: String,
     pub record: RoomRecord,
     pub host_name: String,
+    /// The page title: a conference's subject, else "Meeting with <host>".
+    pub title: String,
     pub moderator_pin: String,
     pub security_pin: Option<String>,
     /// The room's host is signed in in this browser (`/auth`, `/login`, OpenID Connect): it joins
@@ -102,6 +104,7 @@ pub async fn resolve_room(state: &AppState, tenant: &Tenant, code: &str) -> AppR
                 conference_id: None,
                 access_code: code,
             },
+            title: format!("Meeting with {host_name}"),
             host_name,
             moderator_pin,
             security_pin: None,
@@ -141,6 +144,10 @@ pub async fn resolve_room(state: &AppState, tenant: &Tenant, code: &str) -> AppR
             host_id: Some(host.id),
             conference_id: Some(conference.conference_id),
             access_code: code,
+        },
+        title: match conference.subject.trim() {
+            "" => format!("Meeting with {}", host.name),
+            subject => subject.to_string(),
         },
         host_name: host.name,
         moderator_pin: host.moderator_pin,

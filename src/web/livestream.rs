@@ -15,7 +15,8 @@ use crate::{app::AppState, signal};
 #[template(path = "livestream.html")]
 struct LivestreamPage<'a> {
     brand: &'a Brand,
-    host_name: &'a str,
+    /// The conference's subject, else "Meeting with <host>".
+    title: &'a str,
     access_code: &'a str,
     /// The room admits viewers only with its security PIN, as it does guests.
     needs_pin: bool,
@@ -33,7 +34,7 @@ pub async fn show(
         .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
     render(&LivestreamPage {
         brand: &brand,
-        host_name: &room.host_name,
+        title: &room.title,
         access_code: &room.record.access_code,
         needs_pin: room.security_pin.is_some(),
     })

@@ -15,6 +15,8 @@ use crate::{app::AppState, auth::browser_session, signal, store};
 #[template(path = "meeting.html")]
 struct MeetingPage<'a> {
     brand: &'a Brand,
+    /// The conference's subject, else "Meeting with <host>".
+    title: &'a str,
     host_name: &'a str,
     access_code: &'a str,
     /// The room's host is signed in: it joins as moderator, with its name filled in.
@@ -59,6 +61,7 @@ pub async fn show(
     render(&MeetingPage {
         hidden_controls: &hidden_controls,
         brand: &brand,
+        title: &room.title,
         host_name: &room.host_name,
         access_code: &room.record.access_code,
         signed_in_host: host_session.is_some(),

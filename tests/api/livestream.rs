@@ -280,6 +280,20 @@ async fn viewers_need_the_pin_of_a_pin_room() {
         .as_u64()
         .expect("code")
         .to_string();
+    // A conference's pages carry its subject as their title.
+    for page in ["livestream", "conf/call"] {
+        let html = app
+            .page(&host, &format!("/{page}/{code}"))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            html.contains("<h1>Town hall</h1>") || html.contains(">Town hall</h1>"),
+            "{page}: {html}"
+        );
+        assert!(html.contains("<title>Town hall ·"), "{page}: {html}");
+    }
     let (_, refused) = raw_join(
         &app,
         &host,

@@ -45,6 +45,7 @@ async fn active_while_a_session_runs_and_the_room_knows_the_code(app: TestApp) {
             conference_id: id,
             host_id: h,
             company_id: a,
+            subject: "Room".into(),
             security_pin: Some("4321".into()),
             mute_mode: "lecture".into(),
             auto_record: "cloud".into(),

@@ -188,7 +188,11 @@ pub async fn serve_all(
                     every,
                 ));
             }
-            Some((tls_listener, crate::tls::server_config(certs)?))
+            Some((
+                tls_listener,
+                certs.clone(),
+                crate::tls::server_config(certs)?,
+            ))
         }
         None => None,
     };
@@ -205,7 +209,7 @@ pub async fn serve_all(
         let _ = stop.send(true);
     });
     let mut plain = router(state.clone());
-    if let Some((tls_listener, config)) = tls {
+    if let Some((tls_listener, certs, config)) = tls {
         let https = crate::tls::with_hsts(router(state.clone()));
         tokio::spawn(crate::tls::serve(
             tls_listener,
@@ -214,7 +218,7 @@ pub async fn serve_all(
             stopped.clone(),
         ));
         plain = plain.layer(axum::middleware::from_fn_with_state(
-            state,
+            crate::tls::Redirect { app: state, certs },
             crate::tls::redirect_to_https,
         ));
     }

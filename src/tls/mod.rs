@@ -51,11 +51,19 @@ pub fn with_hsts(router: Router) -> Router {
     ))
 }
 
+/// What the plain listener's redirect needs to know.
+#[derive(Clone)]
+pub struct Redirect {
+    pub app: AppState,
+    pub certs: Arc<CertStore>,
+}
+
 /// Plain-HTTP middleware when TLS is on: 308 to the same host and path over HTTPS, only for
-/// verified tenant hostnames (never an open redirect). Domain verification tokens stay on HTTP,
-/// since a domain being verified has no certificate yet.
+/// verified tenant hostnames (never an open redirect) that have a certificate — a custom domain
+/// whose certificate is still being obtained stays usable over HTTP rather than being sent to a
+/// handshake that must fail. `/.well-known/` (domain verification, ACME challenges) stays on HTTP.
 pub async fn redirect_to_https(
-    State(app): State<AppState>,
+    State(Redirect { app, certs }): State<Redirect>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -67,7 +75,7 @@ pub async fn redirect_to_https(
         request.uri().authority().map(|a| a.as_str()),
         app.config.trust_forwarded_headers,
     );
-    let Some(hostname) = hostname else {
+    let Some(hostname) = hostname.filter(|h| certs.find(h).is_some()) else {
         return next.run(request).await;
     };
     match store::custom_domains::is_verified(&app.db, &hostname).await {

@@ -159,7 +159,11 @@ async fn certificates_per_sni_redirect_hsts_and_reload() {
         ..Config::default()
     };
     let state = AppState::build(config).await.expect("build app");
-    for (name, domain) in [("Alpha", "alpha.test"), ("Beta", "beta.test")] {
+    for (name, domain) in [
+        ("Alpha", "alpha.test"),
+        ("Beta", "beta.test"),
+        ("Gamma", "gamma.test"),
+    ] {
         resellers::create(
             &state,
             name,
@@ -241,6 +245,10 @@ async fn certificates_per_sni_redirect_hsts_and_reload() {
         tls_addr.port()
     );
     assert!(answer.contains(&location), "{answer}");
+    // A tenant without any certificate stays on HTTP instead of being sent to a failing handshake.
+    let mut tcp = TcpStream::connect(plain_addr).await.expect("plain connect");
+    let answer = http_get(&mut tcp, "reseller-admin.gamma.test", "/healthz").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let mut tcp = TcpStream::connect(plain_addr).await.expect("plain connect");
     let answer = http_get(&mut tcp, "evil.example", "/conf/call/1").await;
     assert!(

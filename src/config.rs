@@ -76,6 +76,9 @@ pub struct Config {
     pub acme_contact_email: Option<String>,
     /// PEM root certificate to trust for the ACME directory itself (a private or test CA).
     pub acme_ca_root: Option<PathBuf>,
+    /// Also obtain certificates for companies' subdomains and resellers' API hostnames that no
+    /// file covers (one certificate per hostname; a wildcard file is the alternative).
+    pub acme_subdomains: bool,
 }
 
 impl Default for Config {
@@ -114,6 +117,7 @@ impl Default for Config {
             acme_directory_url: None,
             acme_contact_email: None,
             acme_ca_root: None,
+            acme_subdomains: false,
         }
     }
 }
@@ -270,6 +274,9 @@ impl Config {
         }
         if let Some(v) = var("CONFAB_ACME_CA_ROOT") {
             self.acme_ca_root = Some(v).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        }
+        if let Some(v) = var("CONFAB_ACME_SUBDOMAINS") {
+            self.acme_subdomains = parse_bool("CONFAB_ACME_SUBDOMAINS", &v)?;
         }
         Ok(())
     }
@@ -535,6 +542,7 @@ impl fmt::Debug for Config {
             .field("acme_directory_url", &self.acme_directory_url)
             .field("acme_contact_email", &self.acme_contact_email)
             .field("acme_ca_root", &self.acme_ca_root)
+            .field("acme_subdomains", &self.acme_subdomains)
             .finish_non_exhaustive()
     }
 }
@@ -644,9 +652,11 @@ mod tests {
             .apply_env(|name| match name {
                 "CONFAB_ACME_DIRECTORY_URL" => Some("https://ca.test/dir".into()),
                 "CONFAB_ACME_CA_ROOT" => Some("/etc/ca.pem".into()),
+                "CONFAB_ACME_SUBDOMAINS" => Some("true".into()),
                 _ => None,
             })
             .unwrap();
+        assert!(config.acme_subdomains);
         assert_eq!(
             config.acme_directory_url.as_deref(),
             Some("https://ca.test/dir")

@@ -57,7 +57,7 @@ pub struct DomainView {
     pub verification_url: Option<String>,
     pub verified_at: Option<String>,
     pub created_at: String,
-    /// The automatic (ACME) certificate of a verified custom domain, once one was ordered.
+    /// The automatic (ACME) certificate of a verified domain, once one was ordered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateView>,
 }
@@ -118,7 +118,7 @@ pub struct DomainDeleted {
 
 /// A domain with the state of its automatic certificate.
 async fn view(app: &App, d: DomainRow) -> AppResult<DomainView> {
-    let certificate = match d.is_custom && d.verified_at.is_some() {
+    let certificate = match d.verified_at.is_some() {
         true => store::acme::certificate(&app.db, &d.hostname).await?,
         false => None,
     };

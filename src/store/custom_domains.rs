@@ -179,12 +179,14 @@ pub async fn is_verified(db: &Db, hostname: &str) -> sqlx::Result<bool> {
     )
 }
 
-/// Every verified custom domain of every company (the hostnames that want a certificate).
-pub async fn all_verified_custom(db: &Db) -> sqlx::Result<Vec<String>> {
+/// Every verified domain of every company (the hostnames that may want a certificate): custom
+/// domains only, or companies' subdomains too.
+pub async fn all_verified(db: &Db, with_subdomains: bool) -> sqlx::Result<Vec<String>> {
     sqlx::query(
-        "SELECT hostname FROM domains WHERE is_custom = 1 AND verified_at IS NOT NULL
+        "SELECT hostname FROM domains WHERE verified_at IS NOT NULL AND (is_custom = 1 OR $1 = 1)
          ORDER BY hostname",
     )
+    .bind(i64::from(with_subdomains))
     .fetch_all(&db.pool)
     .await?
     .into_iter()

@@ -212,6 +212,7 @@ fn acme_settings(config: &mut Config, ca: &TestCa, cert_dir: &Path) {
     config.acme_directory_url = Some(ca.directory_url());
     config.acme_contact_email = Some("ops@alpha.test".into());
     config.acme_ca_root = Some(ca.https_root.clone());
+    config.acme_subdomains = true;
 }
 
 /// The certificate state of the custom domain as `domain/list` shows it.
@@ -290,6 +291,18 @@ async fn certificate_lifecycle(backend: Backend, mut ca: TestCa) {
         handshake(tls_addr, sni("other.example")).await.is_err(),
         "an unknown name still gets no certificate"
     );
+    // With `acme_subdomains` the company's subdomain gets its own certificate as well.
+    let mut subdomain = None;
+    for _ in 0..300 {
+        let tcp = TcpStream::connect(tls_addr).await.expect("connect");
+        if let Ok(stream) = connector.connect(sni("joe.alpha.test"), tcp).await {
+            subdomain = Some(leaf(&stream));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let subdomain = subdomain.expect("a trusted certificate for the company's subdomain");
+    assert_eq!(dns_names(&subdomain), vec!["joe.alpha.test"]);
     // Challenge answers are gone once the order is over; bad tokens are simply unknown.
     for token in ["x", "../../etc/passwd", &"a".repeat(300)] {
         let page = app

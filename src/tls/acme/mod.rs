@@ -1,4 +1,5 @@
-//! Automatic certificates through ACME (RFC 8555) for verified custom domains.
+//! Automatic certificates through ACME (RFC 8555) for verified custom domains (and, when the
+//! operator asks, companies' subdomains).
 //!
 //! Every server runs the same loop: it loads the certificates the database holds into its
 //! certificate store, and orders one for each verified custom domain that has none (or whose
@@ -33,6 +34,8 @@ pub struct AcmeSettings {
     pub directory_url: String,
     pub contact_email: Option<String>,
     pub ca_root: Option<PathBuf>,
+    /// Companies' subdomains (and resellers' API hostnames) get certificates too.
+    pub subdomains: bool,
 }
 
 impl AcmeSettings {
@@ -42,6 +45,7 @@ impl AcmeSettings {
             directory_url: config.acme_directory_url.clone()?,
             contact_email: config.acme_contact_email.clone(),
             ca_root: config.acme_ca_root.clone(),
+            subdomains: config.acme_subdomains,
         })
     }
 }
@@ -113,7 +117,8 @@ impl Manager {
 
     /// Orders certificates for the hostnames that need one, and forgets removed domains.
     async fn order_due(&mut self) -> anyhow::Result<()> {
-        let hostnames = store::custom_domains::all_verified_custom(&self.db).await?;
+        let hostnames =
+            store::custom_domains::all_verified(&self.db, self.settings.subdomains).await?;
         let rows: HashMap<String, CertificateRow> = store::acme::certificates(&self.db)
             .await?
             .into_iter()

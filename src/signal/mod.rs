@@ -3,6 +3,7 @@
 
 mod audience;
 pub mod hub;
+mod join;
 pub mod messages;
 mod session;
 mod viewer;

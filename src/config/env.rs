@@ -119,6 +119,9 @@ impl Config {
         if let Some(v) = var("CONFAB_ACME_CA_ROOT") {
             self.acme_ca_root = Some(v).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         }
+        if let Some(v) = var("CONFAB_ACME_CHALLENGE").filter(|v| !v.trim().is_empty()) {
+            self.acme_challenge = v.trim().to_ascii_lowercase();
+        }
         if let Some(v) = var("CONFAB_ACME_SUBDOMAINS") {
             self.acme_subdomains = parse_bool("CONFAB_ACME_SUBDOMAINS", &v)?;
         }

@@ -79,6 +79,9 @@ pub struct Config {
     /// Also obtain certificates for companies' subdomains and resellers' API hostnames that no
     /// file covers (one certificate per hostname; a wildcard file is the alternative).
     pub acme_subdomains: bool,
+    /// How the CA checks control of a name: `http-01` (port 80 of the plain listener) or
+    /// `tls-alpn-01` (port 443 of the TLS listener, for servers reachable on 443 only).
+    pub acme_challenge: String,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             acme_contact_email: None,
             acme_ca_root: None,
             acme_subdomains: false,
+            acme_challenge: "http-01".into(),
         }
     }
 }
@@ -279,6 +283,9 @@ impl Config {
                 "needs tls_listen: certificates are only useful to the HTTPS listener",
             ));
         }
+        if !["http-01", "tls-alpn-01"].contains(&self.acme_challenge.as_str()) {
+            return Err(invalid("acme_challenge", "must be http-01 or tls-alpn-01"));
+        }
         if let Some(email) = &self.acme_contact_email
             && (email.contains(char::is_whitespace) || !email.contains('@'))
         {
@@ -393,6 +400,7 @@ impl fmt::Debug for Config {
             .field("acme_contact_email", &self.acme_contact_email)
             .field("acme_ca_root", &self.acme_ca_root)
             .field("acme_subdomains", &self.acme_subdomains)
+            .field("acme_challenge", &self.acme_challenge)
             .finish_non_exhaustive()
     }
 }

@@ -97,16 +97,21 @@ fn acme_settings_are_checked() {
     assert!(message(acme("http://acme.example/dir", true, None)).contains("https://"));
     assert!(message(acme("https://acme.example/dir", false, None)).contains("tls_listen"));
     assert!(message(acme("https://acme.example/dir", true, Some("nobody"))).contains("email"));
+    let mut dns = acme("https://acme.example/dir", true, None);
+    dns.acme_challenge = "dns-01".into();
+    assert!(message(dns).contains("acme_challenge"));
     let mut config = Config::default();
     config
         .apply_env(|name| match name {
             "CONFAB_ACME_DIRECTORY_URL" => Some("https://ca.test/dir".into()),
             "CONFAB_ACME_CA_ROOT" => Some("/etc/ca.pem".into()),
             "CONFAB_ACME_SUBDOMAINS" => Some("true".into()),
+            "CONFAB_ACME_CHALLENGE" => Some("TLS-ALPN-01".into()),
             _ => None,
         })
         .unwrap();
     assert!(config.acme_subdomains);
+    assert_eq!(config.acme_challenge, "tls-alpn-01");
     assert_eq!(
         config.acme_directory_url.as_deref(),
         Some("https://ca.test/dir")

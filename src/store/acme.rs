@@ -232,3 +232,26 @@ pub async fn delete_account(db: &Db, directory_url: &str) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// An open challenge: `(token, hostname, key authorization)`.
+pub type OpenChallenge = (String, String, String);
+
+/// Every challenge answer still valid, for servers that show TLS-ALPN-01 certificates.
+pub async fn open_challenges(db: &Db) -> sqlx::Result<Vec<OpenChallenge>> {
+    sqlx::query(
+        "SELECT token, hostname, key_authorization FROM acme_challenges WHERE expires_at > $1
+         ORDER BY token",
+    )
+    .bind(now())
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok((
+            r.try_get("token")?,
+            r.try_get("hostname")?,
+            r.try_get("key_authorization")?,
+        ))
+    })
+    .collect()
+}

@@ -18,6 +18,9 @@ use rustls::{
     sign::CertifiedKey,
 };
 
+/// The ALPN protocol of TLS-ALPN-01 validation (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// File name prefix that stands for `*.` in a wildcard certificate's name.
 const WILDCARD_PREFIX: &str = "_wildcard.";
 
@@ -27,6 +30,9 @@ pub struct CertStore {
     certs: RwLock<HashMap<String, Arc<CertifiedKey>>>,
     /// Certificates obtained through ACME, by exact hostname.
     acme: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+    /// TLS-ALPN-01 challenge certificates of open orders, by hostname: shown only to a client
+    /// that asks for the `acme-tls/1` protocol, that is the CA validating the order.
+    alpn_challenges: RwLock<HashMap<String, Arc<CertifiedKey>>>,
     /// Names, sizes and modification times of the files last loaded.
     fingerprint: RwLock<Vec<(String, u64, Option<SystemTime>)>>,
 }
@@ -50,6 +56,7 @@ impl CertStore {
             dir: dir.to_path_buf(),
             certs: RwLock::new(HashMap::new()),
             acme: RwLock::new(HashMap::new()),
+            alpn_challenges: RwLock::new(HashMap::new()),
             fingerprint: RwLock::new(Vec::new()),
         });
         store.reload_if_changed();
@@ -88,6 +95,23 @@ impl CertStore {
         // A wildcard covers exactly one label, as browsers check it.
         let (_, parent) = hostname.split_once('.')?;
         certs.get(&format!("*.{parent}")).cloned()
+    }
+
+    /// Replaces the TLS-ALPN-01 challenge certificates.
+    pub fn set_alpn_challenges(&self, certs: HashMap<String, Arc<CertifiedKey>>) {
+        if let Ok(mut challenges) = self.alpn_challenges.write() {
+            *challenges = certs;
+        }
+    }
+
+    /// Shows `cert` to the CA validating `hostname` (or stops showing it: `None`).
+    pub fn set_alpn_challenge(&self, hostname: &str, cert: Option<Arc<CertifiedKey>>) {
+        if let Ok(mut challenges) = self.alpn_challenges.write() {
+            match cert {
+                Some(cert) => challenges.insert(hostname.to_string(), cert),
+                None => challenges.remove(hostname),
+            };
+        }
     }
 
     /// Replaces the certificates obtained through ACME.
@@ -151,9 +175,21 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello
+            .server_name()?
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let validating = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
+        if validating {
+            // RFC 8737: a CA validating TLS-ALPN-01 offers only `acme-tls/1` and must see the
+            // challenge certificate, never a real one.
+            return self.alpn_challenges.read().ok()?.get(&name).cloned();
+        }
         // No SNI or an unknown name: no certificate, so the handshake fails and no tenant's
         // certificate is shown to a client that did not ask for it.
-        self.find(hello.server_name()?)
+        self.find(&name)
     }
 }
 

@@ -4,6 +4,8 @@
 
 pub mod acme;
 pub mod certs;
+#[cfg(test)]
+mod resolver_tests;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -38,8 +40,9 @@ pub fn server_config(store: Arc<CertStore>) -> anyhow::Result<Arc<ServerConfig>>
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(store);
-    // The connection handler speaks HTTP/1.1 only (WebSocket signalling upgrades from it).
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // The connection handler speaks HTTP/1.1 only (WebSocket signalling upgrades from it);
+    // `acme-tls/1` is accepted only to show a TLS-ALPN-01 challenge certificate, then closed.
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), certs::ACME_TLS_ALPN.to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -131,6 +134,10 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
+            if tls.get_ref().1.alpn_protocol() == Some(certs::ACME_TLS_ALPN) {
+                // A CA saw the challenge certificate during the handshake: nothing to serve.
+                return;
+            }
             serve_connection(tls, peer, router).await;
         });
     }

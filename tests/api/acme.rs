@@ -30,7 +30,7 @@ const CUSTOM: &str = "meet.joe-corp.example";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     if let Some(ca) = TestCa::start() {
-        certificate_lifecycle(Backend::Sqlite, ca).await;
+        certificate_lifecycle(Backend::Sqlite, ca, "http-01").await;
     }
 }
 
@@ -40,7 +40,15 @@ async fn postgres() {
         return;
     }
     if let Some(ca) = TestCa::start() {
-        certificate_lifecycle(Backend::Postgres, ca).await;
+        certificate_lifecycle(Backend::Postgres, ca, "http-01").await;
+    }
+}
+
+/// The CA validates in the TLS handshake on the HTTPS listener instead (port 443 only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_tls_alpn() {
+    if let Some(ca) = TestCa::start() {
+        certificate_lifecycle(Backend::Sqlite, ca, "tls-alpn-01").await;
     }
 }
 
@@ -205,7 +213,7 @@ fn verifying_connector(root: CertificateDer<'static>) -> TlsConnector {
     TlsConnector::from(Arc::new(config))
 }
 
-fn acme_settings(config: &mut Config, ca: &TestCa, cert_dir: &Path) {
+fn acme_settings(config: &mut Config, ca: &TestCa, cert_dir: &Path, challenge: &str) {
     config.tls_listen = Some("127.0.0.1:0".parse().expect("address"));
     config.tls_cert_dir = cert_dir.to_path_buf();
     config.tls_reload_secs = 1;
@@ -213,6 +221,7 @@ fn acme_settings(config: &mut Config, ca: &TestCa, cert_dir: &Path) {
     config.acme_contact_email = Some("ops@alpha.test".into());
     config.acme_ca_root = Some(ca.https_root.clone());
     config.acme_subdomains = true;
+    config.acme_challenge = challenge.to_string();
 }
 
 /// The certificate state of the custom domain as `domain/list` shows it.
@@ -235,10 +244,10 @@ async fn certificate_state(app: &TestApp, company: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn certificate_lifecycle(backend: Backend, mut ca: TestCa) {
+async fn certificate_lifecycle(backend: Backend, mut ca: TestCa, challenge: &str) {
     let cert_dir = ca.dir.path().join("certs");
     let app = TestApp::spawn(backend).await;
-    let tls_addr = tls_server(&app, &ca, &cert_dir).await;
+    let tls_addr = tls_server(&app, &ca, &cert_dir, challenge).await;
     ca.start_pebble(app.addr.port(), tls_addr.port()).await;
 
     let alpha = app.alpha.clone();
@@ -312,7 +321,7 @@ async fn certificate_lifecycle(backend: Backend, mut ca: TestCa) {
     }
 
     // A restarted server (same database) serves the same certificate without a new order.
-    let restarted = tls_server(&app, &ca, &cert_dir).await;
+    let restarted = tls_server(&app, &ca, &cert_dir, challenge).await;
     let mut again = None;
     for _ in 0..50 {
         if let Ok(stream) = handshake(restarted, sni(CUSTOM)).await {
@@ -349,14 +358,14 @@ async fn certificate_lifecycle(backend: Backend, mut ca: TestCa) {
 
 /// Another server on the app's database with HTTPS and automatic certificates; returns its
 /// HTTPS address.
-async fn tls_server(app: &TestApp, ca: &TestCa, cert_dir: &Path) -> SocketAddr {
+async fn tls_server(app: &TestApp, ca: &TestCa, cert_dir: &Path, challenge: &str) -> SocketAddr {
     let plain = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     let tls = TcpListener::bind("127.0.0.1:0").await.expect("bind https");
     let tls_addr = tls.local_addr().expect("addr");
     let mut config = app.state.config.clone();
     config.listen = plain.local_addr().expect("addr");
     config.media_udp = "127.0.0.1:0".parse().expect("address");
-    acme_settings(&mut config, ca, cert_dir);
+    acme_settings(&mut config, ca, cert_dir, challenge);
     config.tls_listen = Some(tls_addr);
     let state = AppState::build(config).await.expect("build app");
     tokio::spawn(confab::app::serve_all(

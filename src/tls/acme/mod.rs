@@ -8,6 +8,7 @@
 //! answers live in the database too, so the CA may reach any server. Failures back off
 //! exponentially per hostname, from a minute up to a day.
 
+pub mod alpn;
 pub mod order;
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
@@ -36,6 +37,16 @@ pub struct AcmeSettings {
     pub ca_root: Option<PathBuf>,
     /// Companies' subdomains (and resellers' API hostnames) get certificates too.
     pub subdomains: bool,
+    pub challenge: Challenge,
+}
+
+/// How the CA checks that this server answers for a hostname.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// A token over plain HTTP on port 80 (`/.well-known/acme-challenge/`).
+    Http01,
+    /// A special certificate in a TLS handshake on port 443 (ALPN `acme-tls/1`).
+    TlsAlpn01,
 }
 
 impl AcmeSettings {
@@ -46,6 +57,10 @@ impl AcmeSettings {
             contact_email: config.acme_contact_email.clone(),
             ca_root: config.acme_ca_root.clone(),
             subdomains: config.acme_subdomains,
+            challenge: match config.acme_challenge.as_str() {
+                "tls-alpn-01" => Challenge::TlsAlpn01,
+                _ => Challenge::Http01,
+            },
         })
     }
 }
@@ -62,8 +77,10 @@ pub async fn run(
         db,
         settings,
         certs,
+        every,
         account: None,
         loaded: None,
+        alpn_loaded: HashMap::new(),
     };
     loop {
         if let Err(err) = manager.order_due().await {
@@ -71,6 +88,11 @@ pub async fn run(
         }
         if let Err(err) = manager.load().await {
             tracing::warn!(%err, "loading ACME certificates failed");
+        }
+        if manager.settings.challenge == Challenge::TlsAlpn01
+            && let Err(err) = manager.load_alpn_challenges().await
+        {
+            tracing::warn!(%err, "loading TLS-ALPN-01 challenges failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -83,9 +105,12 @@ struct Manager {
     db: Db,
     settings: AcmeSettings,
     certs: Arc<CertStore>,
+    every: Duration,
     account: Option<Account>,
     /// Fingerprint of the certificate rows last loaded.
     loaded: Option<(i64, i64)>,
+    /// TLS-ALPN-01 challenge certificates made from the database's open challenges, by token.
+    alpn_loaded: HashMap<String, (String, Arc<rustls::sign::CertifiedKey>)>,
 }
 
 impl Manager {
@@ -112,6 +137,27 @@ impl Manager {
         tracing::info!(count = loaded.len(), "ACME certificates loaded");
         self.certs.set_acme(loaded);
         self.loaded = Some(fingerprint);
+        Ok(())
+    }
+
+    /// Shows the open challenges of orders placed by any server (a CA may reach this one).
+    async fn load_alpn_challenges(&mut self) -> anyhow::Result<()> {
+        let open = store::acme::open_challenges(&self.db).await?;
+        self.alpn_loaded
+            .retain(|token, _| open.iter().any(|(t, _, _)| t == token));
+        for (token, hostname, key_authorization) in open {
+            if self.alpn_loaded.contains_key(&token) {
+                continue;
+            }
+            let cert = alpn::challenge_certificate(&hostname, &key_authorization)?;
+            self.alpn_loaded.insert(token, (hostname, Arc::new(cert)));
+        }
+        self.certs.set_alpn_challenges(
+            self.alpn_loaded
+                .values()
+                .map(|(hostname, cert)| (hostname.clone(), cert.clone()))
+                .collect(),
+        );
         Ok(())
     }
 
@@ -154,6 +200,7 @@ impl Manager {
             )),
         };
         store::acme::clear_challenges(&self.db, hostname).await?;
+        self.certs.set_alpn_challenge(hostname, None);
         match outcome {
             Ok(issued) => {
                 store::acme::save_certificate(
@@ -194,7 +241,13 @@ impl Manager {
                 account
             }
         };
-        order::issue(&self.db, &account, hostname).await
+        let responder = order::Responder {
+            db: &self.db,
+            certs: &self.certs,
+            challenge: self.settings.challenge,
+            settle: self.every,
+        };
+        order::issue(&responder, &account, hostname).await
     }
 }
 

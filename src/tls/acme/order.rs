@@ -8,8 +8,13 @@ use instant_acme::{
     NewOrder, OrderStatus, RetryPolicy,
 };
 
-use super::AcmeSettings;
-use crate::store::{self, Db, now};
+use std::sync::Arc;
+
+use super::{AcmeSettings, Challenge, alpn};
+use crate::{
+    store::{self, Db, now},
+    tls::certs::CertStore,
+};
 
 /// How long a published challenge answer stays valid: longer than any order takes.
 const CHALLENGE_TTL_SECS: i64 = 15 * 60;
@@ -74,8 +79,25 @@ pub async fn account(db: &Db, settings: &AcmeSettings) -> anyhow::Result<Account
     Ok(account)
 }
 
-/// Orders a certificate for `hostname`, answering its HTTP-01 challenge from the database.
-pub async fn issue(db: &Db, account: &Account, hostname: &str) -> anyhow::Result<Issued> {
+/// Where an order publishes its challenge answers.
+pub struct Responder<'a> {
+    pub db: &'a Db,
+    pub certs: &'a CertStore,
+    pub challenge: Challenge,
+    /// For TLS-ALPN-01: how long other servers on the database take to pick up a challenge
+    /// certificate, waited before telling the CA to validate.
+    pub settle: Duration,
+}
+
+/// Orders a certificate for `hostname`, answering its challenge: HTTP-01 from the database, or
+/// TLS-ALPN-01 from the certificate store (this server's at once, the others' at their next
+/// pass over the database).
+pub async fn issue(
+    responder: &Responder<'_>,
+    account: &Account,
+    hostname: &str,
+) -> anyhow::Result<Issued> {
+    let db = responder.db;
     let identifiers = [Identifier::Dns(hostname.to_string())];
     let mut order = account
         .new_order(&NewOrder::new(&identifiers))
@@ -89,9 +111,13 @@ pub async fn issue(db: &Db, account: &Account, hostname: &str) -> anyhow::Result
             AuthorizationStatus::Pending => {}
             other => bail!("authorization is {other:?}"),
         }
+        let kind = match responder.challenge {
+            Challenge::Http01 => ChallengeType::Http01,
+            Challenge::TlsAlpn01 => ChallengeType::TlsAlpn01,
+        };
         let mut challenge = authorization
-            .challenge(ChallengeType::Http01)
-            .ok_or_else(|| anyhow!("the CA offers no http-01 challenge"))?;
+            .challenge(kind.clone())
+            .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge"))?;
         let answer = challenge.key_authorization();
         store::acme::put_challenge(
             db,
@@ -101,6 +127,14 @@ pub async fn issue(db: &Db, account: &Account, hostname: &str) -> anyhow::Result
             now() + CHALLENGE_TTL_SECS,
         )
         .await?;
+        if responder.challenge == Challenge::TlsAlpn01 {
+            let cert = alpn::challenge_certificate(hostname, answer.as_str())
+                .context("challenge certificate")?;
+            responder
+                .certs
+                .set_alpn_challenge(hostname, Some(Arc::new(cert)));
+            tokio::time::sleep(responder.settle).await;
+        }
         challenge.set_ready().await.context("challenge ready")?;
     }
     let status = order.poll_ready(&polling()).await.context("validation")?;

@@ -364,7 +364,7 @@ async fn the_player_waits_then_plays_the_speaker_and_shows_the_end() {
     .await;
     assert_eq!(waiting, "Waiting for the meeting to start");
 
-    let alice = Bot::join(app.addr, &host, ROOM, "Alice", Some(MODERATOR_PIN), true).await;
+    let mut alice = Bot::join(app.addr, &host, ROOM, "Alice", Some(MODERATOR_PIN), true).await;
     assert_eq!(alice.joined["viewers"], 1, "{}", alice.joined);
     let width = wait_for(
         &viewer,
@@ -409,6 +409,17 @@ async fn the_player_waits_then_plays_the_speaker_and_shows_the_end() {
     )
     .await;
     assert_eq!(unmuted, true);
+
+    // A screen share takes the stage, and gives it back to the camera when it stops.
+    let screen = alice.share_screen().await;
+    let caption = "{ const v = document.getElementById('stage');
+                     const c = document.getElementById('caption').textContent;
+                     return c === WANT && v.videoWidth > 0 ? c : null; }";
+    let sharing = wait_for(&viewer, &caption.replace("WANT", "'Alice — screen'"), 20).await;
+    assert_eq!(sharing, "Alice — screen");
+    alice.stop_screen(screen).await;
+    let back = wait_for(&viewer, &caption.replace("WANT", "'Alice'"), 20).await;
+    assert_eq!(back, "Alice");
 
     alice.send(json!({"type": "end_meeting"}));
     let ended = wait_for(

@@ -174,7 +174,7 @@ impl Manager {
             store::acme::delete_certificate(&self.db, gone).await?;
         }
         for hostname in hostnames {
-            if self.certs.covered_by_files(&hostname) {
+            if !certifiable(&hostname) || self.certs.covered_by_files(&hostname) {
                 continue;
             }
             let row = rows.get(&hostname);
@@ -251,6 +251,12 @@ impl Manager {
     }
 }
 
+/// Whether a CA could issue for `hostname` at all: names under `localhost` (the demo tenant) are
+/// reserved (RFC 6761) and would only ever fail.
+fn certifiable(hostname: &str) -> bool {
+    hostname != "localhost" && !hostname.ends_with(".localhost")
+}
+
 /// Whether a hostname's row calls for an order now: no certificate yet, or two thirds of its
 /// lifetime used (30 days before the end of a 90-day certificate), and not backing off.
 fn due(row: &CertificateRow, at: i64) -> bool {
@@ -298,6 +304,14 @@ mod tests {
         assert!(due(&cert, 60 * day));
         assert!(due(&row(false, None, 0), 0), "no certificate yet");
         assert!(!due(&row(false, None, 100), 50), "backing off");
+    }
+
+    #[test]
+    fn reserved_names_are_not_ordered() {
+        assert!(!certifiable("localhost"));
+        assert!(!certifiable("reseller-admin.localhost"));
+        assert!(certifiable("meet.joe.com"));
+        assert!(certifiable("localhost.joe.com"));
     }
 
     #[test]

@@ -170,7 +170,8 @@ impl Manager {
             .into_iter()
             .map(|row| (row.hostname.clone(), row))
             .collect();
-        for gone in rows.keys().filter(|h| !hostnames.contains(h)) {
+        let wanted: std::collections::HashSet<&String> = hostnames.iter().collect();
+        for gone in rows.keys().filter(|h| !wanted.contains(h)) {
             store::acme::delete_certificate(&self.db, gone).await?;
         }
         for hostname in hostnames {

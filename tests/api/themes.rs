@@ -261,7 +261,12 @@ async fn branded_tenant_never_names_the_software(app: TestApp) {
         // So are the scripts it runs: their names show in any browser's developer tools.
         let mut scripts = String::new();
         for src in script_srcs(&body) {
-            scripts += &get(src).await.text().await.expect("script");
+            // Versioned by content: a release's scripts are fetched anew, then kept for a year.
+            assert!(src.contains("?v="), "{path}: {src}");
+            let script = get(src.clone()).await;
+            let cache = script.headers()[reqwest::header::CACHE_CONTROL].clone();
+            assert_eq!(cache, "public, max-age=31536000, immutable", "{src}");
+            scripts += &script.text().await.expect("script");
         }
         scanned.push((path, format!("{headers}\n{body}\n{css}\n{scripts}")));
     }

@@ -55,6 +55,8 @@ pub struct BotPlan {
     pub name: String,
     /// Packets per second to publish; `None` receives only.
     pub publish_pps: Option<u32>,
+    /// Joins as a hidden live stream viewer.
+    pub viewer: bool,
     pub payload_bytes: usize,
     /// Measurement window: packets are counted only inside it.
     pub count_from: Instant,
@@ -70,12 +72,11 @@ pub async fn run(plan: BotPlan) -> anyhow::Result<BotReport> {
     let (mut ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .context("signalling connection")?;
-    ws.send(Message::Text(
-        json!({"type": "join", "name": plan.name})
-            .to_string()
-            .into(),
-    ))
-    .await?;
+    let join = match plan.viewer {
+        true => json!({"type": "join", "role": "viewer"}),
+        false => json!({"type": "join", "name": plan.name}),
+    };
+    ws.send(Message::Text(join.to_string().into())).await?;
 
     let socket = UdpSocket::bind("127.0.0.1:0").await?;
     let local = socket.local_addr()?;

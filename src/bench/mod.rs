@@ -20,6 +20,9 @@ pub struct SfuBenchArgs {
     /// Participants per room that only receive.
     #[arg(long, default_value_t = 4)]
     pub subscribers: u32,
+    /// Live stream viewers per room (hidden, receive-only).
+    #[arg(long, default_value_t = 0)]
+    pub viewers: u32,
     /// Number of rooms.
     #[arg(long, default_value_t = 1)]
     pub rooms: u32,
@@ -153,7 +156,7 @@ pub async fn sfu(args: SfuBenchArgs) -> anyhow::Result<()> {
         }
         _ => anyhow::bail!("--server needs --host and --code"),
     };
-    let per_room = args.publishers + args.subscribers;
+    let per_room = args.publishers + args.subscribers + args.viewers;
     let pps = ((u64::from(args.kbps) * 1000 / 8) / args.payload.max(1) as u64).max(1) as u32;
     let bots = codes.len() as u32 * per_room;
     // Joins are spread so the server is not measured on a thundering herd.
@@ -161,10 +164,11 @@ pub async fn sfu(args: SfuBenchArgs) -> anyhow::Result<()> {
     let count_from = Instant::now() + join_window;
     let until = count_from + Duration::from_secs(args.duration);
     println!(
-        "confab bench sfu: {} room(s) x ({} publishers + {} subscribers), {} kbit/s ({} packets/s of {} bytes) per publisher, {} s measured",
+        "confab bench sfu: {} room(s) x ({} publishers + {} subscribers + {} viewers), {} kbit/s ({} packets/s of {} bytes) per publisher, {} s measured",
         codes.len(),
         args.publishers,
         args.subscribers,
+        args.viewers,
         args.kbps,
         pps,
         args.payload,
@@ -180,6 +184,7 @@ pub async fn sfu(args: SfuBenchArgs) -> anyhow::Result<()> {
                 code: code.clone(),
                 name: format!("bot{n}"),
                 publish_pps: (i < args.publishers).then_some(pps),
+                viewer: i >= args.publishers + args.subscribers,
                 payload_bytes: args.payload,
                 count_from,
                 until,

@@ -228,7 +228,7 @@ impl Engine {
         let ufrag = format!("cf{id:x}{}", &crate::auth::token::random_secret()[..8])
             .replace(['-', '_'], "x");
         let pwd = crate::auth::token::random_secret().replace(['-', '_'], "x");
-        let pc = peer::new_connection(now, &ufrag, &pwd, self.advertised)
+        let pc = peer::new_connection(now, &ufrag, &pwd, self.advertised, receive_only)
             .map_err(|e| SfuError::BadDescription(e.to_string()))?;
         self.demux.add_peer(&ufrag, id);
         self.rooms.entry(room.clone()).or_default().peers.push(id);

@@ -10,7 +10,10 @@ use std::{
 use bytes::BytesMut;
 use rtc::{
     ice::mdns::MulticastDnsMode,
-    interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket},
+    interceptor::{
+        Attribute, Interceptor, NackResponderBuilder, Packet, Registry, SenderReportBuilder, Slot,
+        StreamInfo, TaggedPacket,
+    },
     peer_connection::{
         RTCPeerConnection, RTCPeerConnectionBuilder,
         configuration::{
@@ -21,7 +24,7 @@ use rtc::{
     },
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId,
-        rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind},
+        rtp_sender::{RTCPFeedback, RTCRtpHeaderExtensionCapability, RtpCodecKind},
     },
     sansio::Protocol,
     shared::{TaggedBytesMut, TransportContext, TransportProtocol, error::Error as RtcError},
@@ -137,14 +140,38 @@ impl Interceptor for DeliverFeedback {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
+/// The RTCP feedback type of NACK and PLI (RFC 4585); `rtc` keeps its constant private.
+const RTCP_FB_NACK: &str = "nack";
+
+/// What a connection that only receives from us needs: retransmissions on NACK (and the
+/// feedback types that ask for them and for keyframes) and sender reports for lip sync; no NACK
+/// generator, receiver reports or transport-wide feedback, since it sends us no media.
+fn sending_interceptors(registry: Registry, media: &mut MediaEngine) -> Registry {
+    for parameter in ["", "pli"] {
+        media.register_feedback(
+            RTCPFeedback {
+                typ: RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    registry
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+}
+
 /// Builds the server side of a peer connection: ICE-lite with our credentials, one host
 /// candidate (the advertised address of the shared socket), no mDNS, NACK/RTX, RTCP reports and
-/// transport-wide congestion control feedback, and the audio-level header extension.
+/// transport-wide congestion control feedback, and the audio-level header extension. A
+/// receive-only connection (a live stream viewer) gets only the interceptors of what it
+/// receives from us: every interceptor moves each forwarded packet once more.
 pub fn new_connection(
     now: Instant,
     ufrag: &str,
     pwd: &str,
     advertised: SocketAddr,
+    receive_only: bool,
 ) -> Result<RTCPeerConnection, RtcError> {
     let mut media = MediaEngine::default();
     media.register_default_codecs()?;
@@ -156,7 +183,10 @@ pub fn new_connection(
         None,
     )?;
     let registry = Registry::new().with(Slot::from(14_000), DeliverFeedback::default());
-    let registry = register_default_interceptors(registry, &mut media)?;
+    let registry = match receive_only {
+        true => sending_interceptors(registry, &mut media),
+        false => register_default_interceptors(registry, &mut media)?,
+    };
     let settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(ufrag.to_string(), pwd.to_string())

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::{
     Media, RoomAccess,
     hub::Outbound,
-    messages::{ClientMessage, JoinRole, ParticipantView, RoomView, ServerMessage, wire_id},
+    messages::{ClientMessage, JoinRole, ParticipantView, ServerMessage, wire_id},
     session::{Joined, secret_eq, send},
     viewer,
 };
@@ -197,11 +197,7 @@ pub(super) async fn wait_for_join(
             participants: others,
             ice_servers: media.ice_servers.clone(),
             viewers: media.hub.audience.count(&access.room_key),
-            room: RoomView {
-                access_code: access.record.access_code.clone(),
-                host_name: access.host_name.clone(),
-                mute_mode: access.mute_mode.clone(),
-            },
+            room: access.view(),
         };
         if !send(socket, &joined).await {
             media.sfu.leave(peer);

@@ -86,6 +86,17 @@ pub struct RoomAccess {
     pub mute_mode: String,
 }
 
+impl RoomAccess {
+    /// The room as `joined` describes it to the client.
+    pub fn view(&self) -> messages::RoomView {
+        messages::RoomView {
+            access_code: self.record.access_code.clone(),
+            host_name: self.host_name.clone(),
+            mute_mode: self.mute_mode.clone(),
+        }
+    }
+}
+
 /// Finds the room behind an access code on this tenant's domain: a host's personal room, or a
 /// scheduled conference with its own one-time code (open from shortly before its start until its
 /// end).

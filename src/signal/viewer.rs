@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::{
     Media, RoomAccess,
     hub::Outbound,
-    messages::{ClientMessage, RoomView, ServerMessage, wire_id},
+    messages::{ClientMessage, ServerMessage, wire_id},
     session::{Joined, secret_eq, send},
 };
 use crate::sfu::SfuEvent;
@@ -59,11 +59,7 @@ pub(super) async fn admit(
         participants,
         ice_servers: media.ice_servers.clone(),
         viewers,
-        room: RoomView {
-            access_code: access.record.access_code.clone(),
-            host_name: access.host_name.clone(),
-            mute_mode: access.mute_mode.clone(),
-        },
+        room: access.view(),
     };
     if !send(socket, &joined).await {
         media.sfu.leave(peer);

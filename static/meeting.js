@@ -365,13 +365,9 @@
         });
         break;
       case "answer":
-        await MeetingRtc.applyAnswer(state.pc, message.sdp);
+      case "offer":
+        await MeetingRtc.negotiate(state.pc, message, send);
         break;
-      case "offer": {
-        const answer = await MeetingRtc.answerOffer(state.pc, message.sdp);
-        if (answer) send({ type: "answer", sdp: answer });
-        break;
-      }
       case "track":
         state.trackInfo.set(message.track_id, message);
         break;

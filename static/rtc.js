@@ -26,6 +26,16 @@
     return pc.localDescription.sdp;
   }
 
+  /** Carries out the server's `answer` or `offer` message; answers go back through `send`. */
+  async function negotiate(pc, message, send) {
+    if (message.type === "answer") {
+      await applyAnswer(pc, message.sdp);
+    } else if (message.type === "offer") {
+      const answer = await answerOffer(pc, message.sdp);
+      if (answer) send({ type: "answer", sdp: answer });
+    }
+  }
+
   /**
    * The server's `track` announcement for an incoming track. Chromium names remote tracks by
    * their msid track id; other browsers are matched through the m-section's `a=msid:` line.
@@ -44,5 +54,5 @@
     return null;
   }
 
-  window.MeetingRtc = { openSocket, applyAnswer, answerOffer, announcedTrack };
+  window.MeetingRtc = { openSocket, negotiate, announcedTrack };
 })();

@@ -57,6 +57,8 @@ pub struct HostView {
     pub email: String,
     pub primary_dialin_number: Option<String>,
     pub meeting_url: String,
+    /// The personal room's live stream player (hidden, receive-only viewers).
+    pub livestream_url: String,
     pub role: String,
     pub openid_sub: Option<String>,
     pub access_code: NumberObject,
@@ -134,6 +136,7 @@ pub struct LoginTokenResponse {
 fn view(app: &App, host: Host, dialin: Option<String>) -> HostView {
     HostView {
         meeting_url: hosts::meeting_url(app, &host),
+        livestream_url: hosts::livestream_url(app, &host),
         host_id: host.id,
         company_id: host.company_id,
         name: host.name,

@@ -33,6 +33,15 @@ pub fn join_url(config: &Config, conference: &Conference) -> String {
     )
 }
 
+/// The absolute URL of the conference's live stream player.
+pub fn livestream_url(config: &Config, conference: &Conference) -> String {
+    format!(
+        "{}/livestream/{}",
+        config.base_url(&conference.company_hostname),
+        conference.room_code()
+    )
+}
+
 /// The join URL carrying a moderator token.
 pub fn moderator_url(config: &Config, conference: &Conference, token: &str) -> String {
     format!("{}?mod={token}", join_url(config, conference))

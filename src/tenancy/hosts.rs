@@ -48,6 +48,15 @@ pub fn meeting_url(app: &App, host: &Host) -> String {
     )
 }
 
+/// The host's personal room as a live stream.
+pub fn livestream_url(app: &App, host: &Host) -> String {
+    format!(
+        "{}/livestream/{}",
+        app.config.base_url(&host.company_hostname),
+        host.access_code
+    )
+}
+
 /// Picks a random access code not used in the reseller.
 pub async fn unused_access_code(conn: &mut AnyConnection, reseller_id: i64) -> AppResult<String> {
     for _ in 0..50 {

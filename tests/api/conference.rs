@@ -68,6 +68,7 @@ async fn seed_requests_answer_every_field(app: TestApp) {
         "participants": [h1, h2, h3],
         "participant_emails": [],
         "join_url": format!("http://joe.alpha.test:{port}/conf/call/{code}"),
+        "livestream_url": format!("http://joe.alpha.test:{port}/livestream/{code}"),
         "moderator_join_url": c["moderator_join_url"],
         "moderator_join_urls": [{"email": "boss@joe.tld", "join_url": c["moderator_join_urls"][0]["join_url"]}],
         "sequence": 0,
@@ -130,6 +131,7 @@ async fn seed_requests_answer_every_field(app: TestApp) {
         )
         .await;
     assert_eq!(c["join_url"], host["meeting_url"]);
+    assert_eq!(c["livestream_url"], host["livestream_url"]);
     let links = c["moderator_join_urls"].as_array().expect("links");
     assert_eq!(links.len(), 1, "{c}");
     assert_eq!(links[0]["email"], "bob@royalteck.com");

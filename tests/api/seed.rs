@@ -82,6 +82,10 @@ async fn seed_requests_answer_the_seed_shapes(app: TestApp) {
         host["meeting_url"],
         format!("http://joe.alpha.test:{port}/conf/call/1234567")
     );
+    assert_eq!(
+        host["livestream_url"],
+        format!("http://joe.alpha.test:{port}/livestream/1234567")
+    );
     let link = host["password_creation_link"].as_str().expect("link");
     assert!(
         link.starts_with(&format!("http://joe.alpha.test:{port}/password/create/")),

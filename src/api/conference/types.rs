@@ -133,6 +133,8 @@ pub struct ConferenceView {
     pub participant_emails: Vec<ParticipantEmail>,
     /// The link guests join with.
     pub join_url: String,
+    /// Where the meeting can be watched live (hidden, receive-only viewers).
+    pub livestream_url: String,
     /// The host's moderator link (only in create and update answers: the token is not kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderator_join_url: Option<String>,
@@ -196,6 +198,7 @@ pub(super) fn view(app: &App, c: &Conference, invitees: &[Invitee]) -> Conferenc
             })
             .collect(),
         join_url: scheduling::join_url(&app.config, c),
+        livestream_url: scheduling::livestream_url(&app.config, c),
         moderator_join_url: None,
         moderator_join_urls: None,
         sequence: c.sequence,

@@ -262,10 +262,15 @@
   // ---- Controls --------------------------------------------------------------------------------
 
   $("unmute").addEventListener("click", () => setMuted(!state.muted));
-  $("fullscreen").addEventListener("click", () => {
-    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else if ($("player").requestFullscreen) $("player").requestFullscreen().catch(() => {});
-  });
+  // The company may hide the button (server side); an embedder may too, with `?hideButtons=fullscreen`.
+  const hideButtons = (params.get("hideButtons") || "").split(",").map((b) => b.trim());
+  if ($("fullscreen") && hideButtons.includes("fullscreen")) $("fullscreen").remove();
+  if ($("fullscreen")) {
+    $("fullscreen").addEventListener("click", () => {
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+      else if ($("player").requestFullscreen) $("player").requestFullscreen().catch(() => {});
+    });
+  }
   if ($("pin-form")) {
     $("pin-form").addEventListener("submit", (event) => {
       event.preventDefault();

@@ -32,6 +32,19 @@ struct MeetingPage<'a> {
     embed_origins: String,
 }
 
+/// The meeting controls the tenant's company hides (`company/update` `hidden_controls`).
+pub(super) async fn company_hidden_controls(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+) -> crate::error::AppResult<Vec<String>> {
+    Ok(
+        store::companies::get(&state.db, tenant.reseller_id, tenant.company_id)
+            .await?
+            .and_then(|c| serde_json::from_str::<Vec<String>>(&c.hidden_controls).ok())
+            .unwrap_or_default(),
+    )
+}
+
 /// `GET /conf/call/<access_code>`.
 pub async fn show(
     State(state): State<AppState>,
@@ -52,11 +65,9 @@ pub async fn show(
         .await
         .map_err(|e| page_error(e.into()))?
         .join(" ");
-    let hidden_controls = store::companies::get(&state.db, tenant.reseller_id, tenant.company_id)
+    let hidden_controls = company_hidden_controls(&state, &tenant)
         .await
-        .map_err(|e| page_error(e.into()))?
-        .and_then(|c| serde_json::from_str::<Vec<String>>(&c.hidden_controls).ok())
-        .unwrap_or_default()
+        .map_err(page_error)?
         .join(",");
     render(&MeetingPage {
         hidden_controls: &hidden_controls,

@@ -477,6 +477,29 @@ async fn companies_hide_meeting_controls(app: TestApp) {
         page.contains("data-hidden-controls=\"recording,invite\""),
         "{page}"
     );
+    // The live stream player honours the company's `fullscreen` too.
+    let player = format!("/livestream/{}", joe.access_code);
+    assert!(
+        html(&app, &joe.hostname, &player)
+            .await
+            .contains("id=\"fullscreen\"")
+    );
+    app.ok(
+        &a.api_host,
+        &a.admin_token,
+        "company/update",
+        json!({"company_id": joe.company_id, "hidden_controls": ["fullscreen"]}),
+    )
+    .await;
+    let hidden = html(&app, &joe.hostname, &player).await;
+    assert!(!hidden.contains("id=\"fullscreen\""), "{hidden}");
+    app.ok(
+        &a.api_host,
+        &a.admin_token,
+        "company/update",
+        json!({"company_id": joe.company_id, "hidden_controls": ["recording", "invite"]}),
+    )
+    .await;
     let (status, answer) = app
         .call(
             &a.api_host,

@@ -8,7 +8,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::Duration,
 };
@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 
 use crate::{
-    helpers::{Backend, TestApp, postgres_enabled},
+    helpers::{Backend, ChildGuard, TestApp, free_port, postgres_enabled, suite_unavailable},
     tls::{dns_names, handshake, http_get, leaf, sni},
 };
 
@@ -52,16 +52,6 @@ async fn sqlite_tls_alpn() {
     }
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The DNS half of the test CA, and where its ACME half will listen once started.
 struct TestCa {
     dir: tempfile::TempDir,
@@ -70,8 +60,8 @@ struct TestCa {
     management: SocketAddr,
     /// Root of the CA's own HTTPS certificate (not of the certificates it issues).
     https_root: PathBuf,
-    _dns_server: Running,
-    pebble: Option<Running>,
+    _dns_server: ChildGuard,
+    pebble: Option<ChildGuard>,
 }
 
 fn tool_present(name: &str) -> bool {
@@ -84,8 +74,7 @@ fn tool_present(name: &str) -> bool {
 }
 
 fn free_tcp_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr")
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
 
 fn free_udp_port() -> SocketAddr {
@@ -97,12 +86,7 @@ impl TestCa {
     /// Starts the DNS server; `None` (loudly) when pebble is not installed, except under CI.
     fn start() -> Option<Self> {
         if !tool_present("pebble") || !tool_present("pebble-challtestsrv") {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("pebble must be installed under CI: the ACME suite may not be skipped");
-            }
-            eprintln!(
-                "\n*** SKIPPING the ACME suite: install Debian's `pebble` package to run it ***\n"
-            );
+            suite_unavailable("ACME suite", "install Debian's `pebble` package to run it");
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
@@ -123,7 +107,7 @@ impl TestCa {
             acme: free_tcp_port(),
             management,
             https_root,
-            _dns_server: Running(dns_server),
+            _dns_server: ChildGuard(dns_server),
             pebble: None,
         })
     }
@@ -158,7 +142,7 @@ impl TestCa {
             .stderr(log)
             .spawn()
             .expect("start pebble");
-        self.pebble = Some(Running(child));
+        self.pebble = Some(ChildGuard(child));
         for _ in 0..100 {
             if TcpStream::connect(self.acme).await.is_ok() {
                 return;

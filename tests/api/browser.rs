@@ -6,20 +6,13 @@ use std::{process::Stdio, time::Duration};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, ChildGuard, TestApp, free_port, suite_unavailable};
 
 /// chromedriver as a child process on a free port; killed on drop.
 pub struct Driver {
-    child: std::process::Child,
+    _child: ChildGuard,
     url: String,
     _profiles: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts chromedriver, or returns None (loudly) when the browser is not installed here.
@@ -27,21 +20,13 @@ pub async fn start_driver() -> Option<Driver> {
     let installed = std::path::Path::new("/usr/bin/chromedriver").exists()
         && std::path::Path::new("/usr/bin/chromium").exists();
     if !installed {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "chromium and chromium-driver must be installed under CI: the browser suite may not be skipped"
-            );
-        }
-        eprintln!(
-            "!!! SKIPPED browser test: install the Debian packages chromium and chromium-driver to run it"
+        suite_unavailable(
+            "browser suite",
+            "install the Debian packages chromium and chromium-driver to run it",
         );
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let child = std::process::Command::new("/usr/bin/chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -58,7 +43,7 @@ pub async fn start_driver() -> Option<Driver> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Some(Driver {
-        child,
+        _child: ChildGuard(child),
         url: format!("http://127.0.0.1:{port}"),
         _profiles: tempfile::tempdir().expect("profiles"),
     })

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::{
     calendar::invite,
-    helpers::{Backend, ReceivedMail, TestApp},
+    helpers::{Backend, ReceivedMail, TestApp, free_port},
 };
 
 /// An SMTP server that refuses the first `refuse` messages (451, temporary) and takes each
@@ -157,14 +157,6 @@ async fn refused_then_accepted_invitations_arrive_once() {
             .await,
         2
     );
-}
-
-fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Starts `confab serve` from the copy of the binary in `dir` (see the test).

@@ -410,18 +410,42 @@ fn placeholder() -> TestReseller {
     }
 }
 
+/// A suite cannot run because `missing` is not there: refused under CI (`CI=true`), a loud
+/// skip line on a developer's machine.
+pub fn suite_unavailable(suite: &str, missing: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{missing}: the {suite} may not be skipped under CI");
+    }
+    eprintln!("!!! SKIPPED {suite}: {missing}");
+}
+
+/// A child process (browser driver, identity provider, test CA) killed and reaped when the test
+/// ends, however it ends.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback TCP port free at the time of asking, for a child process to listen on.
+pub fn free_port() -> u16 {
+    StdTcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// Whether the PostgreSQL variants run; skipping is loud, and refused under CI.
 pub fn postgres_enabled() -> bool {
     if std::env::var("CONFAB_TEST_POSTGRES_URL").is_ok() {
         return true;
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CONFAB_TEST_POSTGRES_URL must be set under CI: the PostgreSQL suite may not be skipped"
-        );
-    }
-    eprintln!(
-        "!!! SKIPPED PostgreSQL variant: set CONFAB_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run it"
+    suite_unavailable(
+        "PostgreSQL suite",
+        "set CONFAB_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run it",
     );
     false
 }

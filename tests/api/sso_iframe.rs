@@ -3,86 +3,17 @@
 //! wrong key shows the 401 page there, and a company that does not list the parent's origin
 //! refuses to be framed.
 
-use std::{
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, extract::Query, response::Html, routing::get};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use serde_json::json;
 
 use crate::{
+    browser::{browser, start_driver},
     helpers::{ADMIN_PASSWORD, Backend, TestApp, TestReseller},
     sso::signable,
 };
-
-/// A running chromedriver; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts chromedriver, or `None` (loudly; refused under CI) when it is not installed.
-async fn start_driver() -> Option<Driver> {
-    let installed = Command::new("chromedriver")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        let message =
-            "chromedriver is not installed (Debian: apt-get install chromium chromium-driver)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message}");
-        }
-        eprintln!("!!! SKIPPED browser test: {message}");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver { child, port };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Some(driver);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen within 10 s");
-}
-
-async fn open_browser(driver: &Driver) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-background-networking"]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("WebDriver session")
-}
 
 #[derive(serde::Deserialize)]
 struct FrameQuery {
@@ -163,7 +94,8 @@ async fn sign_in_inside_a_cross_site_iframe() {
     let Some(driver) = start_driver().await else {
         return;
     };
-    let browser = open_browser(&driver).await;
+    // The tenant and parent hostnames are `*.localhost`, a secure context for Chromium already.
+    let browser = browser(&driver, "iframe-sso", "http://localhost").await;
     // Run the story in a task so that a failed assertion still closes the browser (killing only
     // chromedriver would leave Chromium running).
     let outcome = tokio::spawn(framed_sign_in(browser.clone())).await;

@@ -78,10 +78,10 @@ pub struct CertificateView {
 
 impl From<CertificateRow> for CertificateView {
     fn from(row: CertificateRow) -> Self {
-        let status = match (&row.cert_pem, row.failures) {
-            (Some(_), _) => "issued",
-            (None, 0) => "ordering",
-            (None, _) => "failed",
+        let status = match (row.issued, row.failures) {
+            (true, _) => "issued",
+            (false, 0) => "ordering",
+            (false, _) => "failed",
         };
         Self {
             status,

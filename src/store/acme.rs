@@ -5,12 +5,12 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Db, now};
 
-/// A hostname's certificate row: the certificate once issued, and how the last attempt went.
+/// A hostname's certificate state: whether one is issued, its validity, and how the last attempt
+/// went. The PEM texts (with the private key) are read only where they are served: [`pems`].
 #[derive(Debug, Clone)]
 pub struct CertificateRow {
     pub hostname: String,
-    pub cert_pem: Option<String>,
-    pub key_pem: Option<String>,
+    pub issued: bool,
     pub not_before: Option<i64>,
     pub not_after: Option<i64>,
     pub issued_at: Option<i64>,
@@ -23,8 +23,7 @@ pub struct CertificateRow {
 fn from_row(r: AnyRow) -> sqlx::Result<CertificateRow> {
     Ok(CertificateRow {
         hostname: r.try_get("hostname")?,
-        cert_pem: r.try_get("cert_pem")?,
-        key_pem: r.try_get("key_pem")?,
+        issued: r.try_get::<i64, _>("issued")? != 0,
         not_before: r.try_get("not_before")?,
         not_after: r.try_get("not_after")?,
         issued_at: r.try_get("issued_at")?,
@@ -35,8 +34,11 @@ fn from_row(r: AnyRow) -> sqlx::Result<CertificateRow> {
     })
 }
 
-const SELECT: &str = "SELECT hostname, cert_pem, key_pem, not_before, not_after, issued_at,
-        last_error, failures, next_attempt_at, updated_at FROM acme_certificates";
+const SELECT: &str = "SELECT hostname,
+        CAST(CASE WHEN cert_pem IS NOT NULL AND key_pem IS NOT NULL THEN 1 ELSE 0 END AS BIGINT)
+            AS issued,
+        not_before, not_after, issued_at, last_error, failures, next_attempt_at, updated_at
+        FROM acme_certificates";
 
 /// The stored account credentials (JSON) for a CA directory.
 pub async fn account(db: &Db, directory_url: &str) -> sqlx::Result<Option<String>> {
@@ -62,6 +64,25 @@ pub async fn save_account(db: &Db, directory_url: &str, credentials: &str) -> sq
     Ok(account(db, directory_url)
         .await?
         .unwrap_or_else(|| credentials.to_string()))
+}
+
+/// Every issued certificate as `(hostname, chain PEM, key PEM)`, for the certificate store.
+pub async fn pems(db: &Db) -> sqlx::Result<Vec<(String, String, String)>> {
+    sqlx::query(
+        "SELECT hostname, cert_pem, key_pem FROM acme_certificates
+         WHERE cert_pem IS NOT NULL AND key_pem IS NOT NULL ORDER BY hostname",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok((
+            r.try_get("hostname")?,
+            r.try_get("cert_pem")?,
+            r.try_get("key_pem")?,
+        ))
+    })
+    .collect()
 }
 
 /// Every certificate row.

@@ -121,17 +121,12 @@ impl Manager {
             return Ok(());
         }
         let mut loaded = HashMap::new();
-        for row in store::acme::certificates(&self.db).await? {
-            let (Some(chain), Some(key)) = (&row.cert_pem, &row.key_pem) else {
-                continue;
-            };
-            match certified_from_pem(chain, key) {
+        for (hostname, chain, key) in store::acme::pems(&self.db).await? {
+            match certified_from_pem(&chain, &key) {
                 Ok(certified) => {
-                    loaded.insert(row.hostname, Arc::new(certified));
+                    loaded.insert(hostname, Arc::new(certified));
                 }
-                Err(err) => {
-                    tracing::warn!(%err, host = row.hostname, "stored certificate unusable")
-                }
+                Err(err) => tracing::warn!(%err, host = hostname, "stored certificate unusable"),
             }
         }
         tracing::info!(count = loaded.len(), "ACME certificates loaded");
@@ -264,8 +259,8 @@ fn due(row: &CertificateRow, at: i64) -> bool {
     if row.next_attempt_at > at {
         return false;
     }
-    match (&row.cert_pem, row.not_before, row.not_after) {
-        (Some(_), Some(start), Some(end)) => at >= end - (end - start) / 3,
+    match (row.issued, row.not_before, row.not_after) {
+        (true, Some(start), Some(end)) => at >= end - (end - start) / 3,
         _ => true,
     }
 }
@@ -285,8 +280,7 @@ mod tests {
     fn row(cert: bool, validity: Option<(i64, i64)>, next_attempt_at: i64) -> CertificateRow {
         CertificateRow {
             hostname: "meet.example.com".into(),
-            cert_pem: cert.then(|| "pem".into()),
-            key_pem: cert.then(|| "key".into()),
+            issued: cert,
             not_before: validity.map(|v| v.0),
             not_after: validity.map(|v| v.1),
             issued_at: None,

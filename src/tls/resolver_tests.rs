@@ -11,7 +11,9 @@ use rustls::{
 
 use super::{acme::alpn::challenge_certificate, certs::CertStore, server_config};
 
-/// Accepts any certificate: these tests look at which one is shown, not at trust.
+/// Accepts any certificate and any handshake signature: these tests look at which certificate is
+/// shown, not at trust. Unlike the integration tests' verifier it does not check signatures
+/// either, since webpki refuses to parse a challenge certificate's critical `acmeIdentifier`.
 #[derive(Debug)]
 struct ShowMe;
 

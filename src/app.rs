@@ -99,6 +99,7 @@ impl AppState {
         let login_limiter = LoginLimiter::new(
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_address_per_minute,
+            config.login_attempts_per_minute,
         );
         let sso = SsoRuntime::new(&config)?;
         Ok(AppState(Arc::new(App {

@@ -15,7 +15,7 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds the client should wait (429 answers only).
+    /// Seconds the client should wait (429 and 503 answers).
     pub retry_after: Option<u64>,
 }
 
@@ -79,6 +79,18 @@ impl AppError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "Too many attempts; try again later",
+            )
+        }
+    }
+
+    /// 503 for work refused because the server is at capacity; the client may retry.
+    pub fn busy(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "The server is busy; try again shortly",
             )
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod browser_session;
 pub mod caller;
+pub mod hash_pool;
 pub mod password;
 pub mod rate_limit;
 pub mod sso;

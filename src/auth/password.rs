@@ -1,5 +1,6 @@
 //! Password hashing with argon2id (default parameters: 19 MiB, 2 passes), run off the async
-//! executor because each hash costs tens of milliseconds of CPU.
+//! executor because each hash costs tens of milliseconds of CPU, and only as many at once as
+//! [`hash_pool`] admits because each also holds 19 MiB.
 
 use std::sync::LazyLock;
 
@@ -8,7 +9,10 @@ use argon2::{
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    auth::hash_pool,
+    error::{AppError, AppResult},
+};
 
 /// Shortest and longest accepted passwords (the maximum bounds hashing cost).
 pub const MIN_LEN: usize = 8;
@@ -34,14 +38,13 @@ pub fn validate(field: &str, password: &str) -> AppResult<()> {
 
 /// Hashes a password into a PHC string.
 pub async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
+    hash_pool::run(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(AppError::internal)
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
 /// A hash of a random password, verified against when the account does not exist so that an
@@ -55,7 +58,7 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 /// Verifies a password against a stored PHC string (or the decoy when there is none).
 pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    hash_pool::run(move || {
         let has_account = stored.is_some();
         let phc = stored.unwrap_or_else(|| DECOY_HASH.clone());
         let Ok(parsed) = PasswordHash::new(&phc) else {
@@ -67,7 +70,6 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         has_account && matches
     })
     .await
-    .map_err(AppError::internal)
 }
 
 #[cfg(test)]

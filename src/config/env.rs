@@ -51,6 +51,9 @@ impl Config {
             self.login_attempts_per_address_per_minute =
                 parse("CONFAB_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", &v)?;
         }
+        if let Some(v) = var("CONFAB_LOGIN_ATTEMPTS_PER_MINUTE") {
+            self.login_attempts_per_minute = parse("CONFAB_LOGIN_ATTEMPTS_PER_MINUTE", &v)?;
+        }
         if let Some(v) = var("CONFAB_MAIL_FROM_LOCAL_PART").filter(|v| !v.is_empty()) {
             self.mail_from_local_part = v;
         }

@@ -36,6 +36,8 @@ pub struct Config {
     pub login_attempts_per_account_per_minute: u32,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_address_per_minute: u32,
+    /// Login attempts allowed per minute for the whole server, all addresses together.
+    pub login_attempts_per_minute: u32,
     /// Lifetime of a host's browser session (from `/auth`, `/login` or OpenID Connect), in seconds.
     pub browser_session_ttl_secs: i64,
     /// Failed `/auth` sign-ins allowed per client address per minute.
@@ -101,6 +103,7 @@ impl Default for Config {
             password_link_ttl_secs: 7 * 24 * 3600,
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
+            login_attempts_per_minute: 600,
             mail_from_local_part: "no-reply".into(),
             browser_session_ttl_secs: 14 * 24 * 3600,
             auth_failures_per_address_per_minute: 20,
@@ -193,6 +196,9 @@ impl Config {
                 "login_attempts_per_address_per_minute",
                 "must be at least 1",
             ));
+        }
+        if self.login_attempts_per_minute == 0 {
+            return Err(invalid("login_attempts_per_minute", "must be at least 1"));
         }
         if self.joins_per_address_per_minute == 0 {
             return Err(invalid(

@@ -14,7 +14,10 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    auth::rate_limit::address_key,
+    error::{AppError, AppResult},
+};
 
 /// Failed-attempt budget per client address.
 pub struct FailureLimiter {
@@ -36,6 +39,7 @@ impl FailureLimiter {
 
     /// 429 with a retry delay while the address has no budget left.
     pub fn check(&self, address: IpAddr) -> AppResult<()> {
+        let address = address_key(address);
         let blocked = self.blocked.lock().map_err(AppError::internal)?;
         if let Some(until) = blocked.get(&address) {
             let now = Instant::now();
@@ -50,6 +54,7 @@ impl FailureLimiter {
 
     /// Spends one unit of the address's budget for a failed attempt.
     pub fn record_failure(&self, address: IpAddr) {
+        let address = address_key(address);
         if let Err(not_until) = self.budget.check_key(&address) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             if let Ok(mut blocked) = self.blocked.lock() {

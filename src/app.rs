@@ -244,6 +244,7 @@ async fn housekeeping(state: AppState) {
         state.sso.failures.forget_idle();
         if let Some(media) = &state.media {
             media.attempts.retain_recent();
+            media.pin_lockout.forget_idle(std::time::Instant::now());
         }
         // Expired sessions stay a week so clients hear "Session expired" rather than "Invalid token".
         if let Err(err) = store::credentials::purge_expired_sessions(&state.db, 7 * 86_400).await {

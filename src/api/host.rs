@@ -13,6 +13,7 @@ use crate::{
     app::{App, AppState},
     auth::{Caller, Role, caller::Credential, password},
     error::{AppError, AppResult},
+    scheduling::rules::PIN_DIGITS,
     store::{self, companies::Company, hosts::Host},
     tenancy::{
         hosts::{self, CODE_DIGITS},
@@ -38,7 +39,7 @@ pub struct CreateHostRequest {
     pub openid_sub: Option<String>,
     #[serde(default)]
     pub subscription_ids: Vec<i64>,
-    /// 4–12 digits, number or string; generated when omitted.
+    /// 6–12 digits, number or string; generated when omitted.
     #[serde(default, deserialize_with = "fields::code")]
     #[schema(value_type = Option<String>, example = "9876543")]
     pub moderator_pin: Option<String>,
@@ -241,7 +242,7 @@ pub async fn create(
         subscription_ids: body.subscription_ids,
         moderator_pin: body
             .moderator_pin
-            .map(|p| names::digits("moderator_pin", &p, CODE_DIGITS.0, CODE_DIGITS.1))
+            .map(|p| names::digits("moderator_pin", &p, PIN_DIGITS.0, PIN_DIGITS.1))
             .transpose()?,
         access_code: body
             .access_code
@@ -364,7 +365,7 @@ pub async fn update(
         after.subscription_ids = serde_json::to_string(ids).map_err(AppError::internal)?;
     }
     if let Some(pin) = &body.moderator_pin {
-        after.moderator_pin = names::digits("moderator_pin", pin, CODE_DIGITS.0, CODE_DIGITS.1)?;
+        after.moderator_pin = names::digits("moderator_pin", pin, PIN_DIGITS.0, PIN_DIGITS.1)?;
     }
     if let Some(code) = &body.access_code {
         after.access_code = names::digits("access_code", code, CODE_DIGITS.0, CODE_DIGITS.1)?;

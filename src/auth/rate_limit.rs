@@ -110,7 +110,10 @@ mod tests {
         let limiter = LoginLimiter::new(100, 2, 1000);
         assert!(limiter.check(1, "a@x.tld", a).is_ok());
         assert!(limiter.check(1, "b@x.tld", b).is_ok());
-        assert!(limiter.check(1, "c@x.tld", a).is_err(), "same /64 shares one budget");
+        assert!(
+            limiter.check(1, "c@x.tld", a).is_err(),
+            "same /64 shares one budget"
+        );
         assert!(limiter.check(1, "c@x.tld", other).is_ok());
     }
 

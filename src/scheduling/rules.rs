@@ -12,8 +12,10 @@ use crate::{
 pub const MUTE_MODES: [&str; 3] = ["conversation", "presentation", "lecture"];
 /// Accepted `auto_record` values: no recording, or recording starts with the meeting.
 pub const AUTO_RECORD: [&str; 2] = ["none", "cloud"];
-/// Accepted lengths of `security_pin`.
-pub const PIN_DIGITS: (usize, usize) = (4, 12);
+/// Accepted lengths of a new `security_pin` or `moderator_pin`. Six digits at least: with four,
+/// a lock-out after ten wrong guesses still leaves one chance in a thousand. PINs stored before
+/// this rule keep working; only new values must meet it.
+pub const PIN_DIGITS: (usize, usize) = (6, 12);
 /// Longest agenda, in characters.
 pub const AGENDA_MAX: usize = 4000;
 /// Most invitees (participant hosts and emails together) of one conference.
@@ -32,7 +34,7 @@ pub fn one_of(field: &str, value: &str, choices: &[&str]) -> AppResult<String> {
     }
 }
 
-/// `security_pin`: 4–12 digits, or none when absent or empty.
+/// `security_pin`: 6–12 digits, or none when absent or empty.
 pub fn security_pin(value: Option<&str>) -> AppResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
@@ -159,7 +161,7 @@ mod tests {
             Some("123456")
         );
         assert_eq!(security_pin(Some("")).unwrap(), None);
-        for bad in ["12a4", "123", "1234567890123"] {
+        for bad in ["12a456", "1234", "12345", "1234567890123"] {
             assert!(
                 security_pin(Some(bad))
                     .unwrap_err()

@@ -10,6 +10,7 @@ use super::{
     Media, RoomAccess,
     hub::Outbound,
     messages::{ClientMessage, JoinRole, ParticipantView, ServerMessage, wire_id},
+    pin_lockout,
     session::{Joined, secret_eq, send},
     viewer,
 };
@@ -107,18 +108,27 @@ pub(super) async fn wait_for_join(
             None => false,
         };
         if moderator_token.as_deref().is_some_and(|t| !t.is_empty()) && !by_token {
-            let _ = media.attempts.check_key(&client);
+            pin_lockout::count_wrong_pin(media, access, client);
             let refused =
                 ServerMessage::error("invalid_moderator_link", "This moderator link is not valid");
             send(socket, &refused).await;
             return None;
         }
+        let trusted = access.signed_in_host || by_token;
+        let gives_moderator_pin = moderator_pin.as_deref().is_some_and(|p| !p.is_empty());
+        if !trusted
+            && (gives_moderator_pin || access.security_pin.is_some())
+            && let Some(refusal) = pin_lockout::refusal_while_locked(media, access)
+        {
+            send(socket, &refusal).await;
+            return None;
+        }
         let moderator = match moderator_pin.as_deref() {
-            _ if access.signed_in_host || by_token => true,
+            _ if trusted => true,
             None | Some("") => false,
             Some(given) if secret_eq(given, &access.moderator_pin) => true,
             Some(_) => {
-                let _ = media.attempts.check_key(&client);
+                pin_lockout::count_wrong_pin(media, access, client);
                 send(
                     socket,
                     &ServerMessage::error("invalid_moderator_pin", "The moderator PIN is wrong"),
@@ -131,7 +141,7 @@ pub(super) async fn wait_for_join(
         if let Some(required) = access.security_pin.as_ref().filter(|_| !moderator)
             && !pin.as_deref().is_some_and(|p| secret_eq(p, required))
         {
-            let _ = media.attempts.check_key(&client);
+            pin_lockout::count_wrong_pin(media, access, client);
             send(
                 socket,
                 &ServerMessage::error("invalid_pin", "This meeting needs its PIN"),

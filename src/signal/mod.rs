@@ -5,6 +5,7 @@ mod audience;
 pub mod hub;
 mod join;
 pub mod messages;
+mod pin_lockout;
 mod session;
 mod viewer;
 
@@ -47,6 +48,8 @@ pub struct Media {
     next_peer: AtomicU64,
     /// Joins and failed PIN attempts per client address.
     pub attempts: DefaultKeyedRateLimiter<IpAddr>,
+    /// Wrong PINs per room, across client addresses.
+    pub pin_lockout: pin_lockout::PinLockout,
     /// STUN/TURN servers handed to clients.
     pub ice_servers: Vec<messages::IceServer>,
 }
@@ -59,6 +62,7 @@ impl Media {
             hub,
             next_peer: AtomicU64::new(1),
             attempts: RateLimiter::keyed(quota),
+            pin_lockout: pin_lockout::PinLockout::default(),
             ice_servers: Vec::new(),
         }
     }
@@ -243,7 +247,11 @@ async fn websocket(
             ));
         }
         let client = crate::api::session::client_address(&state, peer, &headers);
-        if media.attempts.check_key(&client).is_err() {
+        if media
+            .attempts
+            .check_key(&crate::auth::rate_limit::address_key(client))
+            .is_err()
+        {
             return Err(AppError::rate_limited(60));
         }
         let mut access = resolve_room(&state, &tenant, &code).await?;

@@ -11,6 +11,7 @@ use super::{
     Media, RoomAccess,
     hub::Outbound,
     messages::{ClientMessage, ServerMessage, wire_id},
+    pin_lockout,
     session::{Joined, secret_eq, send},
 };
 use crate::sfu::SfuEvent;
@@ -25,10 +26,16 @@ pub(super) async fn admit(
     out_tx: mpsc::UnboundedSender<Outbound>,
     sfu_tx: mpsc::UnboundedSender<SfuEvent>,
 ) -> Option<Joined> {
+    if access.security_pin.is_some()
+        && let Some(refusal) = pin_lockout::refusal_while_locked(media, access)
+    {
+        send(socket, &refusal).await;
+        return None;
+    }
     if let Some(required) = access.security_pin.as_ref()
         && !pin.as_deref().is_some_and(|p| secret_eq(p, required))
     {
-        let _ = media.attempts.check_key(&client);
+        pin_lockout::count_wrong_pin(media, access, client);
         let refused = ServerMessage::error("invalid_pin", "This meeting needs its PIN");
         send(socket, &refused).await;
         return None;

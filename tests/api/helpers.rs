@@ -331,7 +331,7 @@ impl TestApp {
     }
 
     /// Schedules a conference of alpha's host `host_email` five minutes from now, with a
-    /// one-time access code and PIN 4321; `fields` adds to or overrides the request.
+    /// one-time access code and PIN 432198; `fields` adds to or overrides the request.
     pub async fn pin_conference(&self, host_email: &str, fields: Value) -> Value {
         let r = self.alpha.clone();
         let hosts = self
@@ -347,7 +347,7 @@ impl TestApp {
         let start = chrono::Utc::now() + chrono::Duration::minutes(5);
         let mut request = json!({"host_id": host_id, "subject": "Meeting",
             "start": start.format("%Y-%m-%d %H:%M:%S").to_string(), "time_zone": "UTC",
-            "duration": 30, "one_time_access_code": true, "security_pin": "4321"});
+            "duration": 30, "one_time_access_code": true, "security_pin": "432198"});
         if let (Some(request), Value::Object(fields)) = (request.as_object_mut(), fields) {
             request.extend(fields);
         }

@@ -50,7 +50,7 @@ async fn invitations_updates_and_cancellations(app: TestApp) {
                 "time_zone": "Europe/London",
                 "duration": 60,
                 "one_time_access_code": true,
-                "security_pin": "2468",
+                "security_pin": "246810",
                 "participants": [mary],
                 "participant_emails": [
                     {"email": "bob@guest.tld", "moderator": true},

@@ -50,7 +50,12 @@ async fn parallel_logins_from_many_addresses_keep_memory_bounded() {
     let ready = reqwest::Client::new();
     let mut up = false;
     for _ in 0..200 {
-        if ready.get(format!("http://127.0.0.1:{port}/")).send().await.is_ok() {
+        if ready
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .is_ok()
+        {
             up = true;
             break;
         }
@@ -94,7 +99,10 @@ async fn parallel_logins_from_many_addresses_keep_memory_bounded() {
             other => panic!("unexpected status {other}"),
         }
     }
-    assert!(refused > 0, "beyond capacity, logins are refused rather than queued");
+    assert!(
+        refused > 0,
+        "beyond capacity, logins are refused rather than queued"
+    );
     let (_, peak) = memory_mib(pid);
     assert!(
         peak < 300,

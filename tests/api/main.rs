@@ -22,6 +22,7 @@ mod login_load;
 mod meeting_page;
 mod oidc;
 mod onboarding;
+mod pin_guessing;
 mod rooms;
 mod scope;
 mod seed;

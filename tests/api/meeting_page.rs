@@ -246,7 +246,7 @@ async fn a_pin_protected_room_admits_only_with_its_pin() {
         .find(Locator::Id("pin"))
         .await
         .expect("pin field")
-        .send_keys("4321")
+        .send_keys("432198")
         .await
         .expect("type");
     guest

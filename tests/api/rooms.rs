@@ -16,7 +16,7 @@ async fn active_while_a_session_runs_and_the_room_knows_the_code(app: TestApp) {
     let c = app
         .ok(&r.api_host, &t, "conference/create", json!({
             "subject": "Room", "start": "2030-05-01 09:00:00", "time_zone": "America/New_York",
-            "duration": 90, "one_time_access_code": true, "security_pin": 4321, "mute_mode": "lecture",
+            "duration": 90, "one_time_access_code": true, "security_pin": 432198, "mute_mode": "lecture",
             "auto_record": "cloud", "participant_emails": [{"email": "mod@x.tld", "moderator": true}, {"email": "guest@x.tld"}]
         }))
         .await;
@@ -46,7 +46,7 @@ async fn active_while_a_session_runs_and_the_room_knows_the_code(app: TestApp) {
             host_id: h,
             company_id: a,
             subject: "Room".into(),
-            security_pin: Some("4321".into()),
+            security_pin: Some("432198".into()),
             mute_mode: "lecture".into(),
             auto_record: "cloud".into(),
             valid_from: starts_at - app.state.config.conference_join_early_secs,

@@ -225,7 +225,7 @@ async fn roles_and_scopes(app: TestApp) {
         case(
             "h1",
             "host/update",
-            json!({"host_id": h1_id, "name": "Me", "moderator_pin": "4321"}),
+            json!({"host_id": h1_id, "name": "Me", "moderator_pin": "432198"}),
             200,
         ),
         case(

@@ -199,7 +199,7 @@ async fn lifecycle_of_companies_and_hosts(app: TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND, "old domain no longer served");
 
     let updated_host = app
-        .ok(api, t, "host/update", json!({"host_id": host_id, "name": "Renamed", "access_code": "7654321", "moderator_pin": "1111"}))
+        .ok(api, t, "host/update", json!({"host_id": host_id, "name": "Renamed", "access_code": "7654321", "moderator_pin": "111111"}))
         .await;
     assert_eq!(updated_host["name"], "Renamed");
     assert_eq!(updated_host["access_code"]["number"], "7654321");

@@ -443,7 +443,7 @@ async fn conference_rooms_need_their_pin_and_honour_moderator_links(app: TestApp
     assert_eq!(next_json(&mut ws).await["code"], "invalid_pin");
     let mut ws = connect_ws(app.addr, &host, &code).await;
     ws.send(Message::Text(
-        json!({"type": "join", "name": "Guest", "pin": "4321"})
+        json!({"type": "join", "name": "Guest", "pin": "432198"})
             .to_string()
             .into(),
     ))

@@ -45,7 +45,7 @@ pub struct CreateConferenceRequest {
     /// `true` gives the conference its own URL `/conf/call/<code>`.
     #[serde(default)]
     pub one_time_access_code: bool,
-    /// 4–12 digits guests must give, number or string.
+    /// 6–12 digits guests must give, number or string.
     #[serde(default, deserialize_with = "fields::code")]
     #[schema(value_type = Option<String>, example = "123456")]
     pub security_pin: Option<String>,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mail;
+pub mod outbound;
 pub mod scheduling;
 pub mod sfu;
 pub mod signal;

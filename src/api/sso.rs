@@ -17,6 +17,7 @@ use crate::{
         sso::{self, jwt, oidc},
     },
     error::{AppError, AppResult},
+    outbound::Policy,
     store::{self, companies::Company, sso::OidcSettings},
     tenancy::names,
 };
@@ -63,8 +64,8 @@ pub async fn reset_sso_secret(
 #[derive(Deserialize, ToSchema)]
 pub struct SetOpenidRequest {
     pub company_id: i64,
-    /// The provider's issuer (discovery at `<issuer>/.well-known/openid-configuration`); https,
-    /// or http on a loopback address for local testing.
+    /// The provider's issuer (discovery at `<issuer>/.well-known/openid-configuration`); https on
+    /// a public address (private addresses and plain http to them only when the operator allows).
     #[schema(example = "https://login.company.tld")]
     pub issuer_url: String,
     pub client_id: String,
@@ -119,18 +120,14 @@ fn view(app: &App, company: &Company, settings: Option<OidcSettings>, message: &
     }
 }
 
-/// An issuer URL: https, or http only on a loopback host; no query or fragment.
-fn issuer_url(value: &str) -> AppResult<url::Url> {
+/// An issuer URL the server may fetch under the outbound policy (https on a public host, unless
+/// the operator allows private addresses); no credentials, query or fragment.
+fn issuer_url(policy: Policy, value: &str) -> AppResult<url::Url> {
     let bad = |why: &str| AppError::invalid_field("issuer_url", why);
     let parsed = url::Url::parse(value.trim()).map_err(|_| bad("must be an absolute URL"))?;
-    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-        || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(bad("must use https (http only on a loopback address)")),
-    }
+    policy
+        .check_url(&parsed)
+        .map_err(|refusal| bad(&refusal.to_string()))?;
     if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
         return Err(bad("may not have credentials, a query or a fragment"));
     }
@@ -164,7 +161,7 @@ pub async fn set_openid(
             "openid_provider is off for this company; a reseller admin can turn it on with company/update",
         ));
     }
-    let issuer = issuer_url(&body.issuer_url)?;
+    let issuer = issuer_url(Policy::from_config(&app.config), &body.issuer_url)?;
     let client_id = required_text("client_id", Some(&body.client_id), 255)?;
     let before = store::sso::oidc_settings(&app.db, company.reseller_id, company.id).await?;
     let client_secret =

@@ -16,6 +16,7 @@ use crate::{
     tenancy::themes::{
         Effective,
         input::{self, Patch},
+        sender::SenderDomains,
     },
 };
 
@@ -240,9 +241,11 @@ pub async fn update(
         sender_email: body.sender_email.as_deref(),
         support_url: body.support_url.as_deref(),
     };
+    let company = (layer_id != RESELLER_LAYER).then_some(layer_id);
+    let senders = SenderDomains::for_layer(&app, &tenant.reseller_domain, company).await?;
     let mut tx = app.db.begin_write().await?;
     let before = current_layer(&mut tx, caller.reseller_id, layer_id).await?;
-    let (after, images) = input::apply(&before, &patch)?;
+    let (after, images) = input::apply(&before, &patch, &senders)?;
     for image in &images {
         store::themes::put_image(
             &mut tx,

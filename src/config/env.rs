@@ -70,6 +70,17 @@ impl Config {
         if let Some(v) = var("CONFAB_LIVESTREAM_MAX_VIEWERS") {
             self.livestream_max_viewers = parse("CONFAB_LIVESTREAM_MAX_VIEWERS", &v)?;
         }
+        if let Some(v) = var("CONFAB_OUTBOUND_ALLOW_PRIVATE_ADDRESSES") {
+            self.outbound_allow_private_addresses =
+                parse_bool("CONFAB_OUTBOUND_ALLOW_PRIVATE_ADDRESSES", &v)?;
+        }
+        if let Some(v) = var("CONFAB_MAIL_SENDER_DOMAINS") {
+            self.mail_sender_domains = v
+                .split(',')
+                .map(|d| d.trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect();
+        }
         if let Some(v) = var("CONFAB_TURN_URLS") {
             self.turn_urls = v
                 .split(',')

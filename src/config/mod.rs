@@ -71,6 +71,12 @@ pub struct Config {
     pub tls_reload_secs: u64,
     /// Where `domain/verify` connects instead of `<domain>:80` (tests, split-horizon DNS).
     pub domain_verify_connect_to: Option<SocketAddr>,
+    /// Whether requests the server makes for tenants (OpenID Connect providers, domain checks)
+    /// may go to loopback, private and link-local addresses.
+    pub outbound_allow_private_addresses: bool,
+    /// Domains (and their subdomains) any tenant may use as a theme's `sender_email`, besides its
+    /// reseller's domain and its own verified custom domains.
+    pub mail_sender_domains: Vec<String>,
     /// ACME directory URL (e.g. Let's Encrypt's); set = automatic certificates for verified
     /// custom domains. Setting it agrees to that CA's terms of service.
     pub acme_directory_url: Option<String>,
@@ -120,6 +126,8 @@ impl Default for Config {
             tls_cert_dir: PathBuf::from("data/certs"),
             tls_reload_secs: 30,
             domain_verify_connect_to: None,
+            outbound_allow_private_addresses: false,
+            mail_sender_domains: Vec::new(),
             acme_directory_url: None,
             acme_contact_email: None,
             acme_ca_root: None,
@@ -232,6 +240,17 @@ impl Config {
             return Err(invalid(
                 "turn_urls",
                 &format!("`{url}` must start with turn:, turns: or stun:"),
+            ));
+        }
+        if let Some(domain) = self.mail_sender_domains.iter().find(|d| {
+            d.is_empty()
+                || !d.contains('.')
+                || d.contains(['@', ' ', '/', ':'])
+                || d.starts_with('.')
+        }) {
+            return Err(invalid(
+                "mail_sender_domains",
+                &format!("`{domain}` is not a domain name such as example.com"),
             ));
         }
         let local = &self.mail_from_local_part;
@@ -402,6 +421,11 @@ impl fmt::Debug for Config {
             .field("tls_cert_dir", &self.tls_cert_dir)
             .field("tls_reload_secs", &self.tls_reload_secs)
             .field("domain_verify_connect_to", &self.domain_verify_connect_to)
+            .field(
+                "outbound_allow_private_addresses",
+                &self.outbound_allow_private_addresses,
+            )
+            .field("mail_sender_domains", &self.mail_sender_domains)
             .field("acme_directory_url", &self.acme_directory_url)
             .field("acme_contact_email", &self.acme_contact_email)
             .field("acme_ca_root", &self.acme_ca_root)

@@ -106,11 +106,18 @@ fn acme_settings_are_checked() {
             "CONFAB_ACME_DIRECTORY_URL" => Some("https://ca.test/dir".into()),
             "CONFAB_ACME_CA_ROOT" => Some("/etc/ca.pem".into()),
             "CONFAB_ACME_SUBDOMAINS" => Some("true".into()),
+            "CONFAB_OUTBOUND_ALLOW_PRIVATE_ADDRESSES" => Some("true".into()),
+            "CONFAB_MAIL_SENDER_DOMAINS" => Some("Mail.Example.com, example.org".into()),
             "CONFAB_ACME_CHALLENGE" => Some("TLS-ALPN-01".into()),
             _ => None,
         })
         .unwrap();
     assert!(config.acme_subdomains);
+    assert!(config.outbound_allow_private_addresses);
+    assert_eq!(
+        config.mail_sender_domains,
+        ["mail.example.com", "example.org"]
+    );
     assert_eq!(config.acme_challenge, "tls-alpn-01");
     assert_eq!(
         config.acme_directory_url.as_deref(),

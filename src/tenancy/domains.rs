@@ -82,6 +82,7 @@ pub async fn verify(app: &App, company_id: i64, hostname: &str, primary: bool) -
             token,
             app.config.domain_verify_connect_to,
             CHECK_TIMEOUT,
+            crate::outbound::Policy::from_config(&app.config),
         )
         .await
         .map_err(|e| {

@@ -159,6 +159,8 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             // Custom domains are verified against this very server.
             domain_verify_connect_to: Some(addr),
+            // The OpenID provider and the domains of the tests live on loopback.
+            outbound_allow_private_addresses: true,
             ..Config::default()
         };
         tweak(&mut config);

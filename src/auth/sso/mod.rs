@@ -3,6 +3,7 @@
 
 pub mod discovery_cache;
 pub mod failures;
+pub mod http;
 pub mod jwt;
 pub mod oidc;
 pub mod targets;
@@ -22,9 +23,8 @@ use super::token;
 /// Process-wide sign-in state: the failure budget and the HTTP client for OpenID providers.
 pub struct SsoRuntime {
     pub failures: failures::FailureLimiter,
-    /// Talks to OpenID Connect providers; never follows redirects (an SSRF guard the
-    /// `openidconnect` crate asks for).
-    pub http: openidconnect::reqwest::Client,
+    /// Talks to OpenID Connect providers under the outbound policy.
+    pub http: http::ProviderHttp,
     /// Providers' discovered metadata and keys, by issuer URL.
     pub discovered: discovery_cache::DiscoveryCache<openidconnect::core::CoreProviderMetadata>,
 }
@@ -32,10 +32,7 @@ pub struct SsoRuntime {
 impl SsoRuntime {
     /// Builds the runtime from the configuration.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(15))
-            .build()?;
+        let http = http::ProviderHttp::new(crate::outbound::Policy::from_config(config))?;
         Ok(Self {
             failures: failures::FailureLimiter::new(config.auth_failures_per_address_per_minute),
             http,

@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::builtin;
+use super::{builtin, sender::SenderDomains};
 use crate::{
     error::{AppError, AppResult},
     store::themes::Layer,
@@ -41,7 +41,12 @@ pub struct Image {
 }
 
 /// Applies `patch` to `before`, returning the new layer and the images it needs stored.
-pub fn apply(before: &Layer, patch: &Patch<'_>) -> AppResult<(Layer, Vec<Image>)> {
+/// `senders` are the mail domains this layer may send from.
+pub fn apply(
+    before: &Layer,
+    patch: &Patch<'_>,
+    senders: &SenderDomains,
+) -> AppResult<(Layer, Vec<Image>)> {
     let mut after = before.clone();
     let mut images = Vec::new();
     set(&mut after.product_name, patch.product_name, |v| {
@@ -50,7 +55,11 @@ pub fn apply(before: &Layer, patch: &Patch<'_>) -> AppResult<(Layer, Vec<Image>)
     set(&mut after.sender_name, patch.sender_name, |v| {
         names::display_name("sender_name", v)
     })?;
-    set(&mut after.sender_email, patch.sender_email, sender_email)?;
+    set(&mut after.sender_email, patch.sender_email, |v| {
+        let email = sender_email(v)?;
+        senders.check(&email)?;
+        Ok(email)
+    })?;
     set(&mut after.support_url, patch.support_url, support_url)?;
     set(&mut after.base_theme, patch.theme, theme_name)?;
     set(&mut after.primary_color, patch.primary_color, |v| {
@@ -231,6 +240,10 @@ mod tests {
             product_name: Some(""),
             ..Patch::default()
         };
-        assert_eq!(apply(&before, &patch).unwrap().0.product_name, None);
+        let senders = SenderDomains::new([]);
+        assert_eq!(
+            apply(&before, &patch, &senders).unwrap().0.product_name,
+            None
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod input;
+pub mod sender;
 
 use std::sync::Arc;
 

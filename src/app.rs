@@ -246,6 +246,11 @@ async fn housekeeping(state: AppState) {
             media.attempts.retain_recent();
             media.pin_lockout.forget_idle(std::time::Instant::now());
         }
+        match crate::tenancy::domains::expire_pending(&state).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed custom domains never verified"),
+            Err(err) => tracing::warn!(%err, "pending domain clean-up failed"),
+        }
         // Expired sessions stay a week so clients hear "Session expired" rather than "Invalid token".
         if let Err(err) = store::credentials::purge_expired_sessions(&state.db, 7 * 86_400).await {
             tracing::warn!(%err, "session purge failed");

@@ -55,6 +55,8 @@ pub struct DomainView {
     pub verification_token: Option<String>,
     /// While pending: the URL the server fetches on `domain/verify`; it must answer the token.
     pub verification_url: Option<String>,
+    /// While pending: when the domain is removed unless verified by then (7 days after adding).
+    pub expires_at: Option<String>,
     pub verified_at: Option<String>,
     pub created_at: String,
     /// The automatic (ACME) certificate of a verified domain, once one was ordered.
@@ -142,6 +144,9 @@ fn plain_view(app: &App, d: DomainRow) -> DomainView {
             .filter(|_| pending)
             .map(|t| format!("http://{}{WELL_KNOWN_PREFIX}{t}", d.hostname)),
         verification_token: d.verification_token.filter(|_| pending),
+        expires_at: pending
+            .then(|| timestamp(domains::pending_expires_at(d.created_at)))
+            .filter(|_| d.is_custom),
         verified_at: d.verified_at.map(timestamp),
         created_at: timestamp(d.created_at),
         domain: d.hostname,
@@ -173,10 +178,14 @@ pub async fn add(
     State(app): State<AppState>,
     request: Authed<DomainRequest>,
 ) -> AppResult<Json<DomainResponse>> {
-    let Authed { caller, body, .. } = request;
+    let Authed {
+        caller,
+        body,
+        tenant,
+    } = request;
     let company = company(&app, &caller, body.company_id, "domain/add").await?;
     let hostname = domains::custom_hostname(&body.domain)?;
-    let row = domains::add(&app, company.id, &hostname).await?;
+    let row = domains::add(&app, company.id, &tenant.reseller_domain, &hostname).await?;
     Ok(Json(DomainResponse {
         domain: view(&app, row).await?,
         message: "Domain added; serve the token and call domain/verify".into(),

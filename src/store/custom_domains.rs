@@ -72,6 +72,24 @@ pub async fn under_reseller_domain(conn: &mut AnyConnection, hostname: &str) -> 
     )
 }
 
+/// Removes custom domains still pending that were added before `added_before` (all of them, or
+/// only `hostname`); returns how many.
+pub async fn delete_expired_pending(
+    conn: &mut AnyConnection,
+    added_before: i64,
+    hostname: Option<&str>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM domains WHERE is_custom = 1 AND verified_at IS NULL AND created_at < $1
+         AND ($2 IS NULL OR hostname = $2)",
+    )
+    .bind(added_before)
+    .bind(hostname)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Adds a pending custom domain.
 pub async fn insert_pending(
     conn: &mut AnyConnection,

@@ -14,6 +14,37 @@ use super::{domain_check, names, resellers::duplicate_or};
 /// How long the ownership fetch may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a custom domain may stay pending. A pending domain holds its name against every other
+/// company, so a claim nobody proves must not hold it for ever.
+pub const PENDING_TTL_SECS: i64 = 7 * 86_400;
+
+/// When a domain added at `created_at` stops waiting for its proof.
+pub fn pending_expires_at(created_at: i64) -> i64 {
+    created_at + PENDING_TTL_SECS
+}
+
+/// Removes every pending domain whose time ran out; for the periodic clean-up.
+pub async fn expire_pending(app: &App) -> AppResult<u64> {
+    let mut tx = app.db.begin_write().await?;
+    let removed = store::custom_domains::delete_expired_pending(
+        &mut tx,
+        store::now() - PENDING_TTL_SECS,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// The one answer for a name that cannot be added, whoever holds it: it does not say whether
+/// another tenant has it verified, pending, or as a reseller domain.
+fn unavailable(hostname: &str) -> AppError {
+    AppError::conflict(
+        "duplicate_domain",
+        format!("domain `{hostname}` is not available"),
+    )
+}
+
 /// A custom hostname: a dotted DNS name whose last label is not numeric (no IP addresses).
 pub fn custom_hostname(value: &str) -> AppResult<String> {
     let hostname = names::domain("domain", value)?;
@@ -37,27 +68,36 @@ fn not_found() -> AppError {
 }
 
 /// Adds `hostname` to a company as pending and returns it with its verification token.
-pub async fn add(app: &App, company_id: i64, hostname: &str) -> AppResult<DomainRow> {
+pub async fn add(
+    app: &App,
+    company_id: i64,
+    reseller_domain: &str,
+    hostname: &str,
+) -> AppResult<DomainRow> {
     let mut tx = app.db.begin_write().await?;
-    if store::custom_domains::under_reseller_domain(&mut tx, hostname).await? {
+    if hostname == reseller_domain || hostname.ends_with(&format!(".{reseller_domain}")) {
         return Err(AppError::invalid_field(
             "domain",
-            "lies under a reseller's base domain; company subdomains come with the company",
+            "lies under your reseller's base domain; company subdomains come with the company",
         ));
     }
-    let taken = || {
-        AppError::conflict(
-            "duplicate_domain",
-            format!("domain `{hostname}` is already in use"),
-        )
-    };
+    if store::custom_domains::under_reseller_domain(&mut tx, hostname).await? {
+        return Err(unavailable(hostname));
+    }
+    // A claim whose time ran out no longer holds the name.
+    store::custom_domains::delete_expired_pending(
+        &mut tx,
+        store::now() - PENDING_TTL_SECS,
+        Some(hostname),
+    )
+    .await?;
     if store::domains::exists(&mut tx, hostname).await? {
-        return Err(taken());
+        return Err(unavailable(hostname));
     }
     let token = random_secret();
     store::custom_domains::insert_pending(&mut tx, company_id, hostname, &token)
         .await
-        .map_err(|e| duplicate_or(e, "duplicate_domain", "domain is already in use"))?;
+        .map_err(|e| duplicate_or(e, "duplicate_domain", "domain is not available"))?;
     let row = store::custom_domains::get(&mut tx, company_id, hostname)
         .await?
         .ok_or_else(not_found)?;
@@ -75,6 +115,24 @@ pub async fn verify(app: &App, company_id: i64, hostname: &str, primary: bool) -
             .ok_or_else(not_found)?
     };
     let pending_token = row.verification_token.filter(|_| row.verified_at.is_none());
+    if pending_token.is_some() && store::now() >= pending_expires_at(row.created_at) {
+        let mut tx = app.db.begin_write().await?;
+        store::custom_domains::delete_expired_pending(
+            &mut tx,
+            store::now() - PENDING_TTL_SECS,
+            Some(hostname),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::new(
+            axum::http::StatusCode::GONE,
+            "domain_expired",
+            format!(
+                "Domain `{hostname}` was not verified within {} days and was removed; add it again",
+                PENDING_TTL_SECS / 86_400
+            ),
+        ));
+    }
     if let Some(token) = &pending_token {
         // Outside any transaction: the fetch may take seconds and even reach this very server.
         domain_check::fetch_token(

@@ -9,6 +9,7 @@ use crate::{helpers::TestApp, on_each_backend};
 on_each_backend!(custom_domain_lifecycle);
 on_each_backend!(domain_roles_and_scopes);
 on_each_backend!(domain_bad_input);
+on_each_backend!(pending_domains_expire);
 
 const CUSTOM: &str = "meet.joe-corp.example";
 
@@ -410,21 +411,23 @@ async fn domain_bad_input(app: TestApp) {
             400,
             "domain",
         ),
+        // Another reseller's: the same answer as a name taken by any tenant, which says nothing
+        // about who holds it.
         (
             json!({"company_id": a1, "domain": "deep.b1.beta.test"}),
-            400,
-            "domain",
+            409,
+            "is not available",
         ),
         // Unique across all tenants.
         (
             json!({"company_id": a1, "domain": "taken.example"}),
             409,
-            "already in use",
+            "is not available",
         ),
         (
             json!({"company_id": a1, "domain": "TAKEN.example."}),
             409,
-            "already in use",
+            "is not available",
         ),
     ];
     for (body, expect, names) in cases {
@@ -448,4 +451,101 @@ async fn domain_bad_input(app: TestApp) {
         }
     }
     assert_eq!(app.count("domains").await, before, "nothing was written");
+}
+
+/// A pending claim holds its name against every tenant, but only for a week: a name nobody proves
+/// becomes free again, and the answer to the other tenant never says who holds it or how.
+async fn pending_domains_expire(app: TestApp) {
+    let alpha = app.alpha.clone();
+    let beta = app.beta.clone();
+    let a1 = app.company(&alpha, "a1").await;
+    let b1 = app.company(&beta, "b1").await;
+    let name = "meet.squatted.example";
+    let added = app
+        .ok(
+            &alpha.api_host,
+            &alpha.admin_token,
+            "domain/add",
+            json!({"company_id": a1, "domain": name}),
+        )
+        .await;
+    let created =
+        chrono::DateTime::parse_from_rfc3339(added["created_at"].as_str().expect("created"))
+            .expect("created_at");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(added["expires_at"].as_str().expect("expires"))
+            .expect("expires_at");
+    assert_eq!((expires - created).num_days(), 7, "{added}");
+
+    let claim = json!({"company_id": b1, "domain": name});
+    let (status, refused) = app
+        .call(
+            &beta.api_host,
+            &beta.admin_token,
+            "domain/add",
+            claim.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(
+        refused["message"],
+        format!("domain `{name}` is not available"),
+        "nothing about who holds it"
+    );
+
+    // Eight days later the claim has run out: verifying it says so and removes it...
+    sqlx::query("UPDATE domains SET created_at = created_at - 8 * 86400 WHERE hostname = $1")
+        .bind(name)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age the claim");
+    let (status, gone) = app
+        .call(
+            &alpha.api_host,
+            &alpha.admin_token,
+            "domain/verify",
+            json!({"company_id": a1, "domain": name}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{gone}");
+    assert_eq!(gone["error"], "domain_expired");
+    // ...and another tenant may claim the name (here after a second expired claim, which the
+    // add itself clears without waiting for the periodic clean-up).
+    app.ok(
+        &alpha.api_host,
+        &alpha.admin_token,
+        "domain/add",
+        json!({"company_id": a1, "domain": name}),
+    )
+    .await;
+    sqlx::query("UPDATE domains SET created_at = created_at - 8 * 86400 WHERE hostname = $1")
+        .bind(name)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age the claim");
+    let taken = app
+        .ok(&beta.api_host, &beta.admin_token, "domain/add", claim)
+        .await;
+    assert_eq!(taken["status"], "pending");
+    let listed = app
+        .ok(
+            &alpha.api_host,
+            &alpha.admin_token,
+            "domain/list",
+            json!({"company_id": a1}),
+        )
+        .await;
+    assert!(!listed.to_string().contains(name), "{listed}");
+    // The periodic clean-up removes what nobody asks about.
+    sqlx::query("UPDATE domains SET created_at = created_at - 8 * 86400 WHERE hostname = $1")
+        .bind(name)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age the claim");
+    assert_eq!(
+        confab::tenancy::domains::expire_pending(&app.state)
+            .await
+            .expect("clean-up"),
+        1
+    );
 }

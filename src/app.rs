@@ -35,6 +35,8 @@ pub struct App {
     pub media: Option<MediaHandle>,
     /// `/auth` failure budget and the OpenID Connect HTTP client.
     pub sso: SsoRuntime,
+    /// Signs the CSRF tokens of forms.
+    pub form_key: web::csrf::FormKey,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.
@@ -102,6 +104,7 @@ impl AppState {
             config.login_attempts_per_minute,
         );
         let sso = SsoRuntime::new(&config)?;
+        let form_key = web::csrf::FormKey::load(&db).await?;
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -110,6 +113,7 @@ impl AppState {
             acme_wake: Arc::new(Notify::new()),
             login_limiter,
             sso,
+            form_key,
             media: None,
         })))
     }

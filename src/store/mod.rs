@@ -13,6 +13,7 @@ pub mod mail_outbox;
 pub mod meetings;
 pub mod resellers;
 pub mod scheduled_jobs;
+pub mod server_keys;
 pub mod sso;
 pub mod themes;
 

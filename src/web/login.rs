@@ -96,7 +96,7 @@ async fn login_page(
     form: LoginForm<'_>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let (csrf_token, cookie) = csrf::issue(headers, app.config.public_scheme == "https");
+    let (csrf_token, cookie) = csrf::issue(app, &tenant.hostname, headers);
     // The provider button shows only when the company has a working configuration.
     let provider = oidc::enabled_settings(app, tenant)
         .await
@@ -151,7 +151,7 @@ pub async fn submit_login(
     let page_error = |e: AppError| PageError::new(e, Brand::of(&tenant));
     let fields = form_fields(&String::from_utf8_lossy(&body));
     let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    csrf::verify(&headers, &text("csrf")).map_err(page_error)?;
+    csrf::verify(&app, &tenant.hostname, &headers, &text("csrf")).map_err(page_error)?;
     let next = next_path(fields.get("next"));
     let typed_email = text("email");
     let password_given = text("password");
@@ -215,7 +215,7 @@ pub async fn show_logout(
     PageTenant(tenant): PageTenant,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let (csrf_token, cookie) = csrf::issue(&headers, app.config.public_scheme == "https");
+    let (csrf_token, cookie) = csrf::issue(&app, &tenant.hostname, &headers);
     let html = render(&LogoutPage {
         brand: &Brand::of(&tenant),
         csrf_token: &csrf_token,
@@ -233,7 +233,7 @@ pub async fn submit_logout(
     let page_error = |e: AppError| PageError::new(e, Brand::of(&tenant));
     let fields = form_fields(&String::from_utf8_lossy(&body));
     let submitted = fields.get("csrf").map(String::as_str).unwrap_or_default();
-    csrf::verify(&headers, submitted).map_err(page_error)?;
+    csrf::verify(&app, &tenant.hostname, &headers, submitted).map_err(page_error)?;
     browser_session::close(&app, &headers)
         .await
         .map_err(page_error)?;

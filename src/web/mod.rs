@@ -9,6 +9,7 @@ pub mod login;
 pub mod meeting;
 pub mod oidc;
 pub mod password;
+pub mod request_origin;
 pub mod sso;
 pub mod static_files;
 pub mod theme_assets;

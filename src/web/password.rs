@@ -107,7 +107,7 @@ pub async fn show_form(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (_, host) = valid_link(&state, &tenant, &secret).await?;
-    let (csrf_token, cookie) = csrf::issue(&headers, state.config.public_scheme == "https");
+    let (csrf_token, cookie) = csrf::issue(&state, &tenant.hostname, &headers);
     let mut response = form_page(&Brand::of(&tenant), &host, &csrf_token, None)?.into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -125,7 +125,8 @@ pub async fn submit(
     Form(form): Form<PasswordSubmission>,
 ) -> Result<Response, PageError> {
     let brand = Brand::of(&tenant);
-    csrf::verify(&headers, &form.csrf).map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
+    csrf::verify(&state, &tenant.hostname, &headers, &form.csrf)
+        .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
     let (link, host) = valid_link(&state, &tenant, &secret).await?;
     let problem = if form.password != form.password_confirm {
         Some("The two passwords do not match.".to_string())

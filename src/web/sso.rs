@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{Brand, PageError, PageTenant};
+use super::{Brand, PageError, PageTenant, request_origin};
 use crate::{
     api::session::client_address,
     app::AppState,
@@ -20,6 +20,7 @@ use crate::{
         sso::{self, targets},
     },
     error::{AppError, AppResult},
+    store,
     tenancy::Tenant,
 };
 
@@ -70,7 +71,35 @@ pub async fn auth_post(
         form_fields(&String::from_utf8_lossy(&body))
     };
     params.extend(body_fields);
+    posted_from_allowed_origin(&app, &tenant, &headers)
+        .await
+        .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;
     sign_in(&app, &tenant, peer, &headers, params).await
+}
+
+/// Login CSRF defence: a browser may post a sign-in only from the company's own domain or from an
+/// origin the company lets embed it (`embed_origins`, the reseller's application). Otherwise any
+/// site could sign its visitors in as a host of the attacker's choosing. Posts without `Origin`
+/// come from servers and command-line clients, not from a browser on another site.
+async fn posted_from_allowed_origin(
+    app: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+) -> AppResult<()> {
+    let Some(origin) = request_origin::origin(headers) else {
+        return Ok(());
+    };
+    if request_origin::is_hostname(&origin, &tenant.hostname) {
+        return Ok(());
+    }
+    let allowed = store::sso::embed_origins_for_hostname(&app.db, &tenant.hostname).await?;
+    if allowed.contains(&origin) {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "Sign-in was sent from a site this company does not allow; its origin must be in the \
+         company's embed_origins",
+    ))
 }
 
 pub(super) fn form_fields(encoded: &str) -> HashMap<String, String> {

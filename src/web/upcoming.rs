@@ -60,7 +60,7 @@ pub async fn show(
         Ok(signed_in) => signed_in,
         Err(redirect) => return Ok(redirect),
     };
-    let (csrf_token, cookie) = csrf::issue(&headers, app.config.public_scheme == "https");
+    let (csrf_token, cookie) = csrf::issue(&app, &tenant.hostname, &headers);
     let conferences: Vec<UpcomingConference> = Vec::new();
     let html = upcoming_page(
         &Brand::of(&tenant),

@@ -18,6 +18,7 @@ mod host_controls;
 mod invites;
 mod livestream;
 mod login;
+mod login_csrf;
 mod login_load;
 mod meeting_page;
 mod oidc;

@@ -19,6 +19,11 @@ use crate::{
 /// Largest accepted API request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A route's own body limit, when it differs from [`MAX_BODY_BYTES`], so the 413 names the limit
+/// that applied.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
 /// An unauthenticated API request body.
 pub struct ApiJson<T> {
     pub tenant: Tenant,
@@ -88,12 +93,16 @@ fn query_token(parts: &Parts) -> Option<String> {
 
 /// Reads the body as a JSON object; an empty body is `{}`.
 async fn read_object(req: Request, state: &AppState) -> AppResult<Map<String, Value>> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(MAX_BODY_BYTES, |l| l.0);
     let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("Request body exceeds {} KiB", MAX_BODY_BYTES / 1024),
+                format!("Request body exceeds {} KiB", limit / 1024),
             )
         } else {
             AppError::bad_request("unreadable_body", rejection.body_text())

@@ -52,7 +52,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/theme/update",
             // Logos are uploaded inline as base64: this one method takes larger bodies.
-            post(theme::update).layer(DefaultBodyLimit::max(theme::MAX_THEME_BODY_BYTES)),
+            post(theme::update).layer((
+                DefaultBodyLimit::max(theme::MAX_THEME_BODY_BYTES),
+                axum::Extension(extract::BodyLimit(theme::MAX_THEME_BODY_BYTES)),
+            )),
         )
         .route("/domain/add", post(domain::add))
         .route("/domain/list", post(domain::list))

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -146,9 +146,10 @@ pub async fn submit_login(
     PageTenant(tenant): PageTenant,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let page_error = |e: AppError| PageError::new(e, Brand::of(&tenant));
+    let body = super::page_body(body, &tenant)?;
     let fields = form_fields(&String::from_utf8_lossy(&body));
     let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
     csrf::verify(&app, &tenant.hostname, &headers, &text("csrf")).map_err(page_error)?;
@@ -228,9 +229,10 @@ pub async fn submit_logout(
     State(app): State<AppState>,
     PageTenant(tenant): PageTenant,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let page_error = |e: AppError| PageError::new(e, Brand::of(&tenant));
+    let body = super::page_body(body, &tenant)?;
     let fields = form_fields(&String::from_utf8_lossy(&body));
     let submitted = fields.get("csrf").map(String::as_str).unwrap_or_default();
     csrf::verify(&app, &tenant.hostname, &headers, submitted).map_err(page_error)?;

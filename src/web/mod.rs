@@ -96,6 +96,35 @@ impl PageError {
     }
 }
 
+/// A rejected page body (too large, unreadable) as the error page names it, instead of the plain
+/// text the framework would answer.
+pub fn rejected_body(status: StatusCode, detail: &str, tenant: &Tenant) -> PageError {
+    let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "The form is too large: at most {} KiB may be sent",
+                crate::api::extract::MAX_BODY_BYTES / 1024
+            ),
+        )
+    } else {
+        AppError::bad_request(
+            "unreadable_body",
+            format!("The form could not be read: {detail}"),
+        )
+    };
+    PageError::new(error, Brand::of(tenant))
+}
+
+/// The raw body of a form post, or the themed error page.
+pub fn page_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    tenant: &Tenant,
+) -> Result<axum::body::Bytes, PageError> {
+    body.map_err(|r| rejected_body(r.status(), &r.body_text(), tenant))
+}
+
 impl From<AppError> for PageError {
     fn from(error: AppError) -> Self {
         Self {

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::{Path, State, rejection::FormRejection},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -122,8 +122,9 @@ pub async fn submit(
     PageTenant(tenant): PageTenant,
     Path(secret): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<PasswordSubmission>,
+    form: Result<Form<PasswordSubmission>, FormRejection>,
 ) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(|r| super::rejected_body(r.status(), &r.body_text(), &tenant))?;
     let brand = Brand::of(&tenant);
     csrf::verify(&state, &tenant.hostname, &headers, &form.csrf)
         .map_err(|e| PageError::new(e, Brand::of(&tenant)))?;

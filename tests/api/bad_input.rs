@@ -308,3 +308,56 @@ async fn bad_input_is_refused_cleanly(app: TestApp) {
         "{html}"
     );
 }
+
+on_each_backend!(oversized_bodies_get_the_usual_answers);
+
+/// A body over the limit answers like any other refusal: JSON naming the limit that applied for
+/// the API, the company's themed page for people's forms — never the framework's plain text.
+async fn oversized_bodies_get_the_usual_answers(app: TestApp) {
+    let alpha = app.alpha.clone();
+    let big_theme = format!("{{\"product_name\": \"{}\"}}", "x".repeat(600 * 1024));
+    let response = app
+        .client
+        .post(format!("http://{}/enterprise_api/theme/update", app.addr))
+        .header("host", &alpha.api_host)
+        .header("authorization", format!("Bearer {}", alpha.admin_token))
+        .header("content-type", "application/json")
+        .body(big_theme)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let json: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(json["error"], "body_too_large");
+    assert_eq!(json["message"], "Request body exceeds 512 KiB");
+
+    app.company(&alpha, "joe").await;
+    let page_host = "joe.alpha.test";
+    let huge_form = format!("a={}", "x".repeat(70 * 1024));
+    for path in ["/auth", "/login", "/logout", "/password/create/abc"] {
+        let response = app
+            .client
+            .post(format!("http://{}{path}", app.addr))
+            .header("host", page_host)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(huge_form.clone())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        let page = response.text().await.expect("html");
+        assert!(page.contains("The form is too large"), "{path}: {page}");
+        assert!(
+            page.contains("/theme/"),
+            "{path}: the company's stylesheet: {page}"
+        );
+    }
+}

@@ -28,6 +28,7 @@ mod scope;
 mod seed;
 mod sessions;
 mod sfu;
+mod signal_limits;
 mod sso;
 mod sso_iframe;
 mod sso_tokens;

@@ -8,21 +8,24 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 
 use super::messages::ServerMessage;
 
-/// Longest a single write to a client may take before the connection counts as lost.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// A signalling WebSocket with timed writes.
 pub struct Link {
     socket: WebSocket,
+    /// Longest one write may take (`signal_write_timeout_secs`).
+    write_timeout: Duration,
     /// Why writing failed (`left` for an error, `connection_lost` for a timeout); nothing more is
     /// written once set.
     lost: Option<&'static str>,
 }
 
 impl Link {
-    /// Wraps an upgraded socket.
-    pub fn new(socket: WebSocket) -> Self {
-        Self { socket, lost: None }
+    /// Wraps an upgraded socket whose writes may take up to `write_timeout` each.
+    pub fn new(socket: WebSocket, write_timeout: Duration) -> Self {
+        Self {
+            socket,
+            write_timeout,
+            lost: None,
+        }
     }
 
     /// The next frame from the client.
@@ -57,7 +60,7 @@ impl Link {
         if self.lost.is_some() {
             return false;
         }
-        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(frame)).await {
+        match tokio::time::timeout(self.write_timeout, self.socket.send(frame)).await {
             Ok(Ok(())) => true,
             Ok(Err(_)) => {
                 self.lost = Some("left");

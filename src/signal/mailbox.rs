@@ -11,7 +11,7 @@ use super::messages::ServerMessage;
 
 /// Messages that may wait for one connection's socket. A client that lets this many pile up is
 /// not keeping up (or not reading at all) and is disconnected as a lost connection.
-pub const OUTGOING_QUEUE: usize = 256;
+pub const OUTGOING_QUEUE: usize = 1024;
 
 /// Why a connection is told to go.
 #[derive(Debug)]

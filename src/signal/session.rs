@@ -72,7 +72,7 @@ pub(super) fn secret_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Sends a message (a write bounded by [`super::link::WRITE_TIMEOUT`]); false when it failed.
+/// Sends a message (a write bounded by `signal_write_timeout_secs`); false when it failed.
 pub(super) async fn send(socket: &mut Link, message: &ServerMessage) -> bool {
     socket.send(message).await
 }
@@ -85,7 +85,8 @@ pub async fn run(
     access: RoomAccess,
     client: IpAddr,
 ) {
-    let mut socket = Link::new(socket);
+    let write_timeout = Duration::from_secs(state.config.signal_write_timeout_secs);
+    let mut socket = Link::new(socket, write_timeout);
     let (mailbox, mut inbox) = mailbox::channel();
     let (sfu_tx, mut sfu_rx) = mpsc::unbounded_channel::<SfuEvent>();
     let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;

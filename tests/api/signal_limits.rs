@@ -24,7 +24,7 @@ const HOST: &str = "joe.alpha.test";
 /// server's socket buffer (at most 4 MiB on Linux by default) and the client's can hold.
 const FLOOD: usize = 40_000;
 /// Messages sent before waiting for the server to have handled them all.
-const BATCH: usize = 100;
+const BATCH: usize = 250;
 
 type RawWs = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 

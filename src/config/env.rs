@@ -67,6 +67,9 @@ impl Config {
         if let Some(v) = var("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE") {
             self.joins_per_address_per_minute = parse("CONFAB_JOINS_PER_ADDRESS_PER_MINUTE", &v)?;
         }
+        if let Some(v) = var("CONFAB_SIGNAL_WRITE_TIMEOUT_SECS") {
+            self.signal_write_timeout_secs = parse("CONFAB_SIGNAL_WRITE_TIMEOUT_SECS", &v)?;
+        }
         if let Some(v) = var("CONFAB_LIVESTREAM_MAX_VIEWERS") {
             self.livestream_max_viewers = parse("CONFAB_LIVESTREAM_MAX_VIEWERS", &v)?;
         }

@@ -50,6 +50,9 @@ pub struct Config {
     pub media_max_video_kbps: u32,
     /// Live stream viewers (`/livestream/<access_code>`) allowed per room at once.
     pub livestream_max_viewers: u32,
+    /// Longest one write to a signalling WebSocket may take before the client counts as lost
+    /// (it stopped reading, or its network went away without a reset), in seconds.
+    pub signal_write_timeout_secs: u64,
     /// STUN/TURN servers handed to browsers (`turn:host:3478`, `turns:...`, `stun:...`), for
     /// clients whose networks block UDP to the media port.
     pub turn_urls: Vec<String>,
@@ -116,6 +119,7 @@ impl Default for Config {
             joins_per_address_per_minute: 30,
             media_max_video_kbps: 1500,
             livestream_max_viewers: 200,
+            signal_write_timeout_secs: 5,
             turn_urls: Vec::new(),
             turn_username: None,
             turn_credential: None,
@@ -219,6 +223,13 @@ impl Config {
             return Err(invalid(
                 "livestream_max_viewers",
                 "must be between 1 and 100000",
+            ));
+        }
+        // Longer than a few minutes keeps a dead client's session, and its room seat, for that long.
+        if !(1..=300).contains(&self.signal_write_timeout_secs) {
+            return Err(invalid(
+                "signal_write_timeout_secs",
+                "must be between 1 and 300",
             ));
         }
         if self.media_max_video_kbps < 64 {
@@ -405,6 +416,7 @@ impl fmt::Debug for Config {
             )
             .field("media_max_video_kbps", &self.media_max_video_kbps)
             .field("livestream_max_viewers", &self.livestream_max_viewers)
+            .field("signal_write_timeout_secs", &self.signal_write_timeout_secs)
             .field("turn_urls", &self.turn_urls)
             .field("turn_username", &self.turn_username)
             .field(

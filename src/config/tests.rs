@@ -84,6 +84,25 @@ fn livestream_viewer_cap() {
 }
 
 #[test]
+fn signal_write_timeout() {
+    let mut config = Config::default();
+    assert_eq!(config.signal_write_timeout_secs, 5);
+    config
+        .apply_env(|name| (name == "CONFAB_SIGNAL_WRITE_TIMEOUT_SECS").then(|| "20".into()))
+        .unwrap();
+    assert_eq!(config.signal_write_timeout_secs, 20);
+    assert!(config.validate().is_ok());
+    for bad in [0, 301] {
+        config.signal_write_timeout_secs = bad;
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("signal_write_timeout_secs"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn acme_settings_are_checked() {
     let acme = |url: &str, tls: bool, email: Option<&str>| Config {
         acme_directory_url: Some(url.into()),

@@ -7,9 +7,10 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use tokio::sync::mpsc;
-
-use super::{hub::Outbound, messages::ServerMessage};
+use super::{
+    mailbox::{Farewell, Mailbox},
+    messages::ServerMessage,
+};
 use crate::sfu::PeerId;
 
 /// The room already has as many viewers as allowed.
@@ -22,7 +23,7 @@ pub struct AudienceFull {
 pub struct Audience {
     max: usize,
     // A plain mutex: nothing awaits while it is held.
-    rooms: Mutex<HashMap<String, HashMap<PeerId, mpsc::UnboundedSender<Outbound>>>>,
+    rooms: Mutex<HashMap<String, HashMap<PeerId, Mailbox>>>,
 }
 
 impl Audience {
@@ -34,9 +35,7 @@ impl Audience {
         }
     }
 
-    fn rooms(
-        &self,
-    ) -> MutexGuard<'_, HashMap<String, HashMap<PeerId, mpsc::UnboundedSender<Outbound>>>> {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, HashMap<PeerId, Mailbox>>> {
         // A panic while holding the lock leaves the map consistent (every change is one insert
         // or remove), so a poisoned lock is still usable.
         self.rooms
@@ -45,18 +44,13 @@ impl Audience {
     }
 
     /// Adds a viewer; returns the new count.
-    pub fn add(
-        &self,
-        room: &str,
-        peer: PeerId,
-        tx: mpsc::UnboundedSender<Outbound>,
-    ) -> Result<usize, AudienceFull> {
+    pub fn add(&self, room: &str, peer: PeerId, mailbox: Mailbox) -> Result<usize, AudienceFull> {
         let mut rooms = self.rooms();
         let viewers = rooms.entry(room.to_string()).or_default();
         if viewers.len() >= self.max {
             return Err(AudienceFull { max: self.max });
         }
-        viewers.insert(peer, tx);
+        viewers.insert(peer, mailbox);
         Ok(viewers.len())
     }
 
@@ -77,13 +71,23 @@ impl Audience {
         self.rooms().get(room).map_or(0, HashMap::len)
     }
 
-    /// Gives every viewer of a room the same order (except `except`).
-    pub fn tell_all(&self, room: &str, order: &Outbound, except: Option<PeerId>) {
-        if let Some(viewers) = self.rooms().get(room) {
-            for (id, tx) in viewers {
+    /// Queues the same message for every viewer of a room (except `except`); a viewer whose
+    /// queue is full is told to go.
+    pub fn tell_all(&self, room: &str, message: &ServerMessage, except: Option<PeerId>) {
+        if let Some(viewers) = self.rooms().get_mut(room) {
+            for (id, mailbox) in viewers {
                 if Some(*id) != except {
-                    let _ = tx.send(order.clone());
+                    mailbox.post(message.clone());
                 }
+            }
+        }
+    }
+
+    /// Tells every viewer of a room to go; each session then removes itself.
+    pub fn dismiss_all(&self, room: &str, farewell: impl Fn() -> Farewell) {
+        if let Some(viewers) = self.rooms().get_mut(room) {
+            for mailbox in viewers.values_mut() {
+                mailbox.dismiss(farewell());
             }
         }
     }
@@ -91,16 +95,16 @@ impl Audience {
     /// Tells every viewer of a room (except `except`) how many viewers there are; returns the
     /// count. Counted and sent under one lock, so concurrent calls deliver counts in order.
     pub fn tell_count(&self, room: &str, except: Option<PeerId>) -> usize {
-        let rooms = self.rooms();
-        let Some(viewers) = rooms.get(room) else {
+        let mut rooms = self.rooms();
+        let Some(viewers) = rooms.get_mut(room) else {
             return 0;
         };
-        let order = Outbound::Send(ServerMessage::Viewers {
+        let message = ServerMessage::Viewers {
             count: viewers.len(),
-        });
-        for (id, tx) in viewers {
+        };
+        for (id, mailbox) in viewers.iter_mut() {
             if Some(*id) != except {
-                let _ = tx.send(order.clone());
+                mailbox.post(message.clone());
             }
         }
         viewers.len()
@@ -108,27 +112,31 @@ impl Audience {
 
     /// Sends a message to every viewer of a room.
     pub fn send(&self, room: &str, message: &ServerMessage) {
-        self.tell_all(room, &Outbound::Send(message.clone()), None);
+        self.tell_all(room, message, None);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signal::mailbox::channel;
 
     #[test]
     fn caps_counts_and_forgets_rooms() {
         let audience = Audience::new(2);
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        assert_eq!(audience.add("r", 1, tx.clone()), Ok(1));
-        assert_eq!(audience.add("r", 2, tx.clone()), Ok(2));
+        let (first, mut first_inbox) = channel();
+        let (second, mut second_inbox) = channel();
+        assert_eq!(audience.add("r", 1, first), Ok(1));
+        assert_eq!(audience.add("r", 2, second), Ok(2));
         assert_eq!(
-            audience.add("r", 3, tx.clone()),
+            audience.add("r", 3, channel().0),
             Err(AudienceFull { max: 2 })
         );
-        assert_eq!(audience.add("other", 4, tx), Ok(1));
+        assert_eq!(audience.add("other", 4, channel().0), Ok(1));
         audience.send("r", &ServerMessage::Viewers { count: 2 });
-        assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok() && rx.try_recv().is_err());
+        assert!(first_inbox.messages.try_recv().is_ok());
+        assert!(second_inbox.messages.try_recv().is_ok());
+        assert!(first_inbox.messages.try_recv().is_err());
         assert_eq!(audience.remove("r", 1), Some(1));
         assert_eq!(audience.remove("r", 1), None);
         assert_eq!(audience.remove("r", 2), Some(0));

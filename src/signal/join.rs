@@ -3,12 +3,13 @@
 
 use std::net::IpAddr;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use tokio::sync::mpsc;
 
 use super::{
     Media, RoomAccess,
-    hub::Outbound,
+    link::Link,
+    mailbox::Mailbox,
     messages::{ClientMessage, JoinRole, ParticipantView, ServerMessage, wire_id},
     pin_lockout,
     session::{Joined, secret_eq, send},
@@ -19,16 +20,19 @@ use crate::{sfu::SfuEvent, tenancy::names};
 /// Reads messages until a valid `join`; answers errors for anything else.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn wait_for_join(
-    socket: &mut WebSocket,
+    socket: &mut Link,
     state: &crate::app::AppState,
     media: &Media,
     access: &RoomAccess,
     client: IpAddr,
-    out_tx: mpsc::UnboundedSender<Outbound>,
+    mailbox: Mailbox,
     sfu_tx: mpsc::UnboundedSender<SfuEvent>,
     deadline: tokio::time::Instant,
 ) -> Option<Joined> {
     loop {
+        if socket.lost().is_some() {
+            return None;
+        }
         // Only waiting for the message is bounded: once a join is being recorded it completes.
         let Ok(received) = tokio::time::timeout_at(deadline, socket.recv()).await else {
             let timeout = ServerMessage::error("join_timeout", "Send `join` within 30 seconds");
@@ -48,7 +52,8 @@ pub(super) async fn wait_for_join(
                     ..
                 }) => {
                     // Viewers skip names, moderator credentials and the lock: see viewer.rs.
-                    return viewer::admit(socket, media, access, client, pin, out_tx, sfu_tx).await;
+                    return viewer::admit(socket, media, access, client, pin, mailbox, sfu_tx)
+                        .await;
                 }
                 Ok(ClientMessage::Join {
                     name: Some(name),
@@ -185,7 +190,7 @@ pub(super) async fn wait_for_join(
                 peer,
                 view,
                 moderator,
-                out_tx,
+                mailbox,
             )
             .await
         {
@@ -218,12 +223,6 @@ pub(super) async fn wait_for_join(
         if lecture_guest {
             media.sfu.force_mute(peer, true);
         }
-        return Some(Joined {
-            peer,
-            moderator,
-            name,
-            lecture_guest,
-            viewer: false,
-        });
+        return Some(Joined::new(peer, moderator, name, lecture_guest, false));
     }
 }

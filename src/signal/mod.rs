@@ -2,8 +2,11 @@
 //! to a room: authentication, SDP exchange with the SFU, room events, chat, moderation.
 
 mod audience;
+mod chat_limit;
 pub mod hub;
 mod join;
+mod link;
+mod mailbox;
 pub mod messages;
 mod pin_lockout;
 mod session;

@@ -3,14 +3,16 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 
 use super::{
     Media, RoomAccess,
-    hub::Outbound,
+    chat_limit::{PARTICIPANT_CHAT, TokenBucket},
     join::wait_for_join,
+    link::Link,
+    mailbox::{self, Farewell},
     messages::{ClientMessage, ServerMessage, parse_wire_id, wire_id},
     viewer,
 };
@@ -18,6 +20,7 @@ use crate::{
     api::fields::timestamp,
     sfu::{CloseReason, PeerId, SfuEvent},
     store,
+    tenancy::names::without_bidi_controls,
 };
 
 /// Time allowed between opening the socket and sending `join`.
@@ -41,31 +44,50 @@ pub(super) struct Joined {
     pub lecture_guest: bool,
     /// A hidden, receive-only live stream viewer.
     pub viewer: bool,
+    /// This participant's chat allowance (the room has one too).
+    pub chat: TokenBucket,
+}
+
+impl Joined {
+    /// A joined connection with a full chat allowance.
+    pub fn new(
+        peer: PeerId,
+        moderator: bool,
+        name: String,
+        lecture_guest: bool,
+        viewer: bool,
+    ) -> Self {
+        Self {
+            peer,
+            moderator,
+            name,
+            lecture_guest,
+            viewer,
+            chat: TokenBucket::new(PARTICIPANT_CHAT, tokio::time::Instant::now()),
+        }
+    }
 }
 
 pub(super) fn secret_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-pub(super) async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
-    match serde_json::to_string(message) {
-        Ok(text) => socket
-            .send(Message::Text(Utf8Bytes::from(text)))
-            .await
-            .is_ok(),
-        Err(_) => false,
-    }
+/// Sends a message (a write bounded by `signal_write_timeout_secs`); false when it failed.
+pub(super) async fn send(socket: &mut Link, message: &ServerMessage) -> bool {
+    socket.send(message).await
 }
 
 /// Runs a connection until the participant leaves or is disconnected.
 pub async fn run(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: crate::app::AppState,
     media: std::sync::Arc<Media>,
     access: RoomAccess,
     client: IpAddr,
 ) {
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outbound>();
+    let write_timeout = Duration::from_secs(state.config.signal_write_timeout_secs);
+    let mut socket = Link::new(socket, write_timeout);
+    let (mailbox, mut inbox) = mailbox::channel();
     let (sfu_tx, mut sfu_rx) = mpsc::unbounded_channel::<SfuEvent>();
     let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
     let joined = wait_for_join(
@@ -74,45 +96,50 @@ pub async fn run(
         &media,
         &access,
         client,
-        out_tx,
+        mailbox,
         sfu_tx,
         deadline,
     );
-    let Some(joined) = joined.await else {
+    let Some(mut joined) = joined.await else {
         return;
     };
     // Pings keep idle connections open through proxies with read timeouts.
     let mut keepalive =
         tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
     let reason = loop {
+        // A write that failed or timed out ends the session: the client is gone or not reading.
+        if let Some(reason) = socket.lost() {
+            break reason;
+        }
         tokio::select! {
-            _ = keepalive.tick() => {
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break "left";
-                }
-            }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => match handle(&mut socket, &media, &access, &joined, text.as_str()).await {
-                    Flow::Continue => {}
-                    Flow::Leave(reason) => break reason,
-                },
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "left",
-                Some(Ok(_)) => {}
-            },
-            Some(order) = out_rx.recv() => match order {
-                Outbound::Send(message) => {
-                    if !send(&mut socket, &message).await {
-                        break "left";
-                    }
-                }
-                Outbound::Close(message) => {
+            farewell = &mut inbox.farewell => match farewell {
+                Ok(Farewell::Close(message)) => {
                     send(&mut socket, &message).await;
                     break match message {
                         ServerMessage::Ended {} => "ended",
                         _ => "removed",
                     };
                 }
+                Ok(Farewell::Overflowed) => {
+                    tracing::info!(peer = joined.peer, "disconnecting a client that does not keep up with its messages");
+                    break "connection_lost";
+                }
+                Err(_) => break "left",
             },
+            _ = keepalive.tick() => {
+                socket.ping().await;
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => match handle(&mut socket, &media, &access, &mut joined, text.as_str()).await {
+                    Flow::Continue => {}
+                    Flow::Leave(reason) => break reason,
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "left",
+                Some(Ok(_)) => {}
+            },
+            Some(message) = inbox.messages.recv() => {
+                send(&mut socket, &message).await;
+            }
             Some(event) = sfu_rx.recv() => {
                 let message = match event {
                     SfuEvent::Offer(sdp) => ServerMessage::Offer { sdp },
@@ -136,9 +163,7 @@ pub async fn run(
                         break "connection_lost";
                     }
                 };
-                if !send(&mut socket, &message).await {
-                    break "left";
-                }
+                send(&mut socket, &message).await;
             }
         }
     };
@@ -148,15 +173,15 @@ pub async fn run(
     } else {
         media.hub.leave(&access.room_key, joined.peer, reason).await;
     }
-    let _ = socket.send(Message::Close(None)).await;
+    socket.close().await;
 }
 
 /// Handles one message of a joined participant.
 async fn handle(
-    socket: &mut WebSocket,
+    socket: &mut Link,
     media: &Media,
     access: &RoomAccess,
-    me: &Joined,
+    me: &mut Joined,
     text: &str,
 ) -> Flow {
     let message = match serde_json::from_str::<ClientMessage>(text) {
@@ -201,7 +226,9 @@ async fn handle(
         }
         ClientMessage::Candidate { .. } => {}
         ClientMessage::Chat { text } => {
-            let text = text.trim().to_string();
+            // Bidirectional controls would let a message display reversed or reorder the
+            // chat shown after it.
+            let text = without_bidi_controls(&text).trim().to_string();
             if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
                 send(
                     socket,
@@ -211,6 +238,18 @@ async fn handle(
                     ),
                 )
                 .await;
+                return Flow::Continue;
+            }
+            let now = tokio::time::Instant::now();
+            let refusal = if !me.chat.try_take(now) {
+                Some("You are sending chat messages too fast; wait a moment")
+            } else if !media.hub.allow_room_chat(room) {
+                Some("This meeting is receiving too many chat messages; wait a moment")
+            } else {
+                None
+            };
+            if let Some(why) = refusal {
+                send(socket, &ServerMessage::error("rate_limited", why)).await;
                 return Flow::Continue;
             }
             media
@@ -256,11 +295,7 @@ async fn handle(
             media.sfu.force_mute(target, true);
             media
                 .hub
-                .tell(
-                    room,
-                    target,
-                    Outbound::Send(ServerMessage::MutedByModerator {}),
-                )
+                .tell(room, target, ServerMessage::MutedByModerator {})
                 .await;
             media
                 .hub
@@ -273,16 +308,11 @@ async fn handle(
                 return Flow::Continue;
             };
             media.sfu.kick(target);
-            media
-                .hub
-                .tell(
-                    room,
-                    target,
-                    Outbound::Close(ServerMessage::Removed {
-                        reason: "removed_by_moderator",
-                    }),
-                )
-                .await;
+            // The hub takes it out now, even if its connection is stuck behind a full queue.
+            let farewell = ServerMessage::Removed {
+                reason: "removed_by_moderator",
+            };
+            media.hub.remove(room, target, farewell).await;
         }
         ClientMessage::MuteAll {} => {
             if !me.moderator {
@@ -297,11 +327,7 @@ async fn handle(
                 media.sfu.force_mute(guest, true);
                 media
                     .hub
-                    .tell(
-                        room,
-                        guest,
-                        Outbound::Send(ServerMessage::MutedByModerator {}),
-                    )
+                    .tell(room, guest, ServerMessage::MutedByModerator {})
                     .await;
                 media
                     .hub
@@ -342,7 +368,7 @@ async fn handle(
 
 /// The participant a moderator command is about, after checking the caller may give it.
 async fn moderated_target(
-    socket: &mut WebSocket,
+    socket: &mut Link,
     media: &Media,
     room: &str,
     me: &Joined,

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::{
     Media, RoomAccess,
-    hub::Outbound,
+    link::Link,
+    mailbox::Mailbox,
     messages::{ClientMessage, ServerMessage, wire_id},
     pin_lockout,
     session::{Joined, secret_eq, send},
@@ -18,12 +19,12 @@ use crate::sfu::SfuEvent;
 
 /// Admits a viewer after its `join`; `None` when it was refused (the reason has been sent).
 pub(super) async fn admit(
-    socket: &mut axum::extract::ws::WebSocket,
+    socket: &mut Link,
     media: &Media,
     access: &RoomAccess,
     client: IpAddr,
     pin: Option<String>,
-    out_tx: mpsc::UnboundedSender<Outbound>,
+    mailbox: Mailbox,
     sfu_tx: mpsc::UnboundedSender<SfuEvent>,
 ) -> Option<Joined> {
     if access.security_pin.is_some()
@@ -43,7 +44,7 @@ pub(super) async fn admit(
     let room = access.room_key.as_str();
     let peer = media.next_peer();
     // The seat is taken before the media join so that the cap holds under concurrent joins.
-    let (participants, viewers) = match media.hub.add_viewer(room, peer, out_tx).await {
+    let (participants, viewers) = match media.hub.add_viewer(room, peer, mailbox).await {
         Ok(admitted) => admitted,
         Err(full) => {
             let message = format!(
@@ -73,13 +74,7 @@ pub(super) async fn admit(
         media.hub.remove_viewer(room, peer).await;
         return None;
     }
-    Some(Joined {
-        peer,
-        moderator: false,
-        name: String::new(),
-        lecture_guest: false,
-        viewer: true,
-    })
+    Some(Joined::new(peer, false, String::new(), false, true))
 }
 
 /// The error a viewer gets for a message only participants may send; `None` when it may.

@@ -79,9 +79,11 @@ pub fn email(field: &str, value: &str) -> AppResult<String> {
     Ok(email)
 }
 
-/// A display name: trimmed, 1–200 characters, no control characters.
+/// A display name: without bidirectional controls, trimmed, 1–200 characters, no control
+/// characters.
 pub fn display_name(field: &str, value: &str) -> AppResult<String> {
-    let name = value.trim();
+    let name = without_bidi_controls(value);
+    let name = name.trim();
     if name.is_empty() {
         return Err(AppError::invalid_field(field, "must not be empty"));
     }
@@ -98,6 +100,19 @@ pub fn display_name(field: &str, value: &str) -> AppResult<String> {
         ));
     }
     Ok(name.to_string())
+}
+
+/// Whether a character is a bidirectional formatting control: embeddings and overrides
+/// (U+202A–U+202E), isolates (U+2066–U+2069) and the marks U+200E, U+200F and U+061C. They
+/// are format characters, not control characters, yet they let a name or message display
+/// reversed or reorder the text shown after it ("\u{202E}gnp.exe" reads "exe.png").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// The text with every bidirectional formatting control removed.
+pub fn without_bidi_controls(text: &str) -> String {
+    text.chars().filter(|c| !is_bidi_control(*c)).collect()
 }
 
 /// A numeric code (access code, PIN): `min..=max` decimal digits.
@@ -182,6 +197,15 @@ mod tests {
         assert!(display_name("name", "  ").is_err());
         assert!(display_name("name", "a\u{7}b").is_err());
         assert_eq!(display_name("name", " John Host ").unwrap(), "John Host");
+        assert_eq!(
+            display_name("name", "\u{202E}evil\u{2066}").unwrap(),
+            "evil"
+        );
+        assert_eq!(
+            display_name("name", " \u{200F}Ann\u{061C} ").unwrap(),
+            "Ann"
+        );
+        assert!(display_name("name", "\u{202E} \u{202C}").is_err());
         assert_eq!(domain("domain", "Reseller.TLD.").unwrap(), "reseller.tld");
     }
 }

@@ -31,6 +31,7 @@ mod seed;
 mod senders;
 mod sessions;
 mod sfu;
+mod signal_limits;
 mod sso;
 mod sso_iframe;
 mod sso_tokens;

@@ -10,29 +10,20 @@ mod viewers;
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use self::{
     room::{Member, RoomCell, Rooms},
     viewer_count::ViewerCounts,
 };
 use super::{
     audience::Audience,
+    chat_limit::{ROOM_CHAT, TokenBucket},
+    mailbox::{Farewell, Mailbox},
     messages::{ParticipantView, ServerMessage},
 };
 use crate::{
     sfu::PeerId,
     store::{self, Db, meetings::NewSession},
 };
-
-/// What a session task is told to do.
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// Send this message.
-    Send(ServerMessage),
-    /// Send this message, then leave and close.
-    Close(ServerMessage),
-}
 
 /// Identity of a room in the database.
 #[derive(Debug, Clone)]
@@ -76,7 +67,7 @@ impl Hub {
         peer: PeerId,
         view: ParticipantView,
         moderator: bool,
-        tx: mpsc::UnboundedSender<Outbound>,
+        mailbox: Mailbox,
     ) -> sqlx::Result<Vec<ParticipantView>> {
         let (cell, _order) = self.rooms.enter(room).await;
         let open = cell.state().session_id;
@@ -120,15 +111,15 @@ impl Hub {
             }
         };
         let mut state = cell.state();
-        let others: Vec<ParticipantView> = state.members.values().map(|m| m.view.clone()).collect();
+        let others = state.visible_members();
         let announcement = ServerMessage::ParticipantJoined {
             participant: view.clone(),
         };
-        state.tell_members(&Outbound::Send(announcement.clone()), None);
+        state.tell_members(&announcement, None);
         self.audience.send(room, &announcement);
         let member = Member {
             view,
-            tx,
+            mailbox,
             occupant_id,
             moderator,
         };
@@ -144,6 +135,33 @@ impl Hub {
         let Some(member) = cell.state().members.remove(&peer) else {
             return;
         };
+        self.record_departure(room, &cell, &member, reason).await;
+    }
+
+    /// Takes a participant out of the room at once (a moderator's `remove_participant`): it is
+    /// recorded as left and the others are told now, whatever its connection is doing; its
+    /// session gets `farewell` ahead of anything queued. False when it was not in the room.
+    pub async fn remove(&self, room: &str, peer: PeerId, farewell: ServerMessage) -> bool {
+        let Some((cell, _order)) = self.rooms.enter_existing(room).await else {
+            return false;
+        };
+        let Some(mut member) = cell.state().members.remove(&peer) else {
+            return false;
+        };
+        member.mailbox.dismiss(Farewell::Close(farewell));
+        self.record_departure(room, &cell, &member, "removed").await;
+        true
+    }
+
+    /// Records that `member` (already out of the member map) left, tells the others, and ends
+    /// the session if it was the last one. Called with the room's `order` lock held.
+    async fn record_departure(
+        &self,
+        room: &str,
+        cell: &Arc<RoomCell>,
+        member: &Member,
+        reason: &'static str,
+    ) {
         if let Err(err) = store::meetings::occupant_left(&self.db, member.occupant_id).await {
             tracing::warn!(%err, "cannot record leave");
         }
@@ -151,10 +169,9 @@ impl Hub {
             participant_id: member.view.participant_id.clone(),
             reason,
         };
-        cell.state()
-            .tell_members(&Outbound::Send(announcement.clone()), None);
+        cell.state().tell_members(&announcement, None);
         self.audience.send(room, &announcement);
-        self.close_if_empty(room, &cell).await;
+        self.close_if_empty(room, cell).await;
     }
 
     /// Ends the session of a room nobody is in and retires the room. Called with the room's
@@ -187,7 +204,7 @@ impl Hub {
 
     /// Sends a message to everyone in the room except `except`.
     pub async fn broadcast(&self, room: &str, message: ServerMessage, except: Option<PeerId>) {
-        self.with_state(room, |s| s.tell_members(&Outbound::Send(message), except));
+        self.with_state(room, |s| s.tell_members(&message, except));
     }
 
     /// Updates a participant's visible state and tells the others.
@@ -205,15 +222,15 @@ impl Hub {
             let message = ServerMessage::ParticipantUpdated {
                 participant: member.view.clone(),
             };
-            state.tell_members(&Outbound::Send(message.clone()), Some(peer));
+            state.tell_members(&message, Some(peer));
             self.audience.send(room, &message);
         });
     }
 
-    /// Delivers an order to one participant; false when it is not in the room.
-    pub async fn tell(&self, room: &str, peer: PeerId, order: Outbound) -> bool {
+    /// Queues a message for one participant; false when it is not in the room (or not served).
+    pub async fn tell(&self, room: &str, peer: PeerId, message: ServerMessage) -> bool {
         self.with_state(room, |s| {
-            s.members.get(&peer).map(|m| m.tx.send(order).is_ok())
+            s.members.get_mut(&peer).map(|m| m.mailbox.post(message))
         })
         .flatten()
         .unwrap_or(false)
@@ -225,13 +242,28 @@ impl Hub {
             .unwrap_or(false)
     }
 
-    /// Tells everyone the meeting ended, viewers included; each session then leaves by itself.
-    /// A join admitted after this (its rows were being written meanwhile) is not closed: it
-    /// carries on the room, and the session ends when it leaves in turn.
+    /// Ends the meeting: every participant is taken out and recorded as left at once, whatever
+    /// its connection is doing, and gets `ended` ahead of anything queued; viewers get `ended`
+    /// too. A join being written meanwhile is let in first and ended with the others; a join
+    /// after this opens a new meeting session.
     pub async fn end(&self, room: &str) {
-        let order = Outbound::Close(ServerMessage::Ended {});
-        self.with_state(room, |s| s.tell_members(&order, None));
-        self.audience.tell_all(room, &order, None);
+        self.audience
+            .dismiss_all(room, || Farewell::Close(ServerMessage::Ended {}));
+        let Some((cell, _order)) = self.rooms.enter_existing(room).await else {
+            return;
+        };
+        let mut members: Vec<Member> = cell.state().members.drain().map(|(_, m)| m).collect();
+        for member in &mut members {
+            member
+                .mailbox
+                .dismiss(Farewell::Close(ServerMessage::Ended {}));
+        }
+        for member in &members {
+            if let Err(err) = store::meetings::occupant_left(&self.db, member.occupant_id).await {
+                tracing::warn!(%err, "cannot record leave");
+            }
+        }
+        self.close_if_empty(room, &cell).await;
     }
 
     /// Number of participants in a room (0 when nobody is there).
@@ -248,7 +280,7 @@ impl Hub {
     pub async fn set_locked(&self, room: &str, locked: bool) {
         self.with_state(room, |s| {
             s.locked = locked;
-            s.tell_members(&Outbound::Send(ServerMessage::RoomLocked { locked }), None);
+            s.tell_members(&ServerMessage::RoomLocked { locked }, None);
         });
     }
 
@@ -257,11 +289,23 @@ impl Hub {
         self.with_state(room, |s| {
             s.members
                 .iter()
-                .filter(|(_, m)| !m.moderator)
+                .filter(|(_, m)| !m.moderator && m.mailbox.is_open())
                 .map(|(id, _)| *id)
                 .collect()
         })
         .unwrap_or_default()
+    }
+
+    /// Takes one message from the room's chat allowance (all participants together); false
+    /// when the room is over its rate (see chat_limit.rs) or gone.
+    pub fn allow_room_chat(&self, room: &str) -> bool {
+        let now = tokio::time::Instant::now();
+        self.with_state(room, |s| {
+            s.chat
+                .get_or_insert_with(|| TokenBucket::new(ROOM_CHAT, now))
+                .try_take(now)
+        })
+        .unwrap_or(false)
     }
 
     /// Stores a chat message with the room's meeting session.

@@ -11,14 +11,20 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, mpsc};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::Outbound;
-use crate::{sfu::PeerId, signal::messages::ParticipantView};
+use crate::{
+    sfu::PeerId,
+    signal::{
+        chat_limit::TokenBucket,
+        mailbox::Mailbox,
+        messages::{ParticipantView, ServerMessage},
+    },
+};
 
 pub(super) struct Member {
     pub view: ParticipantView,
-    pub tx: mpsc::UnboundedSender<Outbound>,
+    pub mailbox: Mailbox,
     pub occupant_id: i64,
     pub moderator: bool,
 }
@@ -30,18 +36,30 @@ pub(super) struct RoomState {
     pub session_id: Option<i64>,
     pub members: HashMap<PeerId, Member>,
     pub locked: bool,
+    /// The room's chat allowance, all participants together; made by the first message.
+    pub chat: Option<TokenBucket>,
     /// Taken out of the map: whoever still holds this cell must look the room up again.
     pub retired: bool,
 }
 
 impl RoomState {
-    /// Sends an order to every member except `except`.
-    pub fn tell_members(&self, order: &Outbound, except: Option<PeerId>) {
-        for (id, member) in &self.members {
+    /// Queues a message for every member except `except`. A member whose queue is full is
+    /// told to go (see mailbox.rs); its session then leaves as `connection_lost`.
+    pub fn tell_members(&mut self, message: &ServerMessage, except: Option<PeerId>) {
+        for (id, member) in &mut self.members {
             if Some(*id) != except {
-                let _ = member.tx.send(order.clone());
+                member.mailbox.post(message.clone());
             }
         }
+    }
+
+    /// Members as the others see them; those already told to go are left out.
+    pub fn visible_members(&self) -> Vec<ParticipantView> {
+        self.members
+            .values()
+            .filter(|m| m.mailbox.is_open())
+            .map(|m| m.view.clone())
+            .collect()
     }
 }
 

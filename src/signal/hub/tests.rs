@@ -3,9 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tokio::sync::mpsc;
-
 use super::*;
+use crate::signal::mailbox::{self, Inbox};
 
 /// A migrated SQLite database in a temporary folder, with reseller 1 and company 1.
 async fn test_db() -> (tempfile::TempDir, Db) {
@@ -51,10 +50,8 @@ fn view(peer: PeerId, name: &str) -> ParticipantView {
     }
 }
 
-type Inbox = mpsc::UnboundedReceiver<Outbound>;
-
 async fn join(hub: &Hub, room: &str, peer: PeerId, name: &str) -> (Vec<ParticipantView>, Inbox) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mailbox::channel();
     let others = hub
         .join(room, &record(room), peer, view(peer, name), false, tx)
         .await
@@ -113,7 +110,7 @@ async fn a_join_waiting_on_the_database_does_not_stall_other_rooms() {
     let mut pending = tokio::spawn({
         let hub = hub.clone();
         async move {
-            let (tx, _rx) = mpsc::unbounded_channel();
+            let (tx, _rx) = mailbox::channel();
             hub.join("1:a", &record("1:a"), 2, view(2, "Alice"), false, tx)
                 .await
         }
@@ -133,8 +130,8 @@ async fn a_join_waiting_on_the_database_does_not_stall_other_rooms() {
         () = other_room => {}
     }
     assert!(matches!(
-        bob_inbox.try_recv(),
-        Ok(Outbound::Send(ServerMessage::Chat { .. }))
+        bob_inbox.messages.try_recv(),
+        Ok(ServerMessage::Chat { .. })
     ));
 
     release_write_lock(lock).await;
@@ -191,8 +188,8 @@ async fn joins_in_one_room_wait_for_each_other_and_share_one_session() {
     assert_eq!(others.len(), 1, "Bob is told about Alice");
     assert_eq!(others[0].name, "Alice");
     assert!(matches!(
-        alice_inbox.try_recv(),
-        Ok(Outbound::Send(ServerMessage::ParticipantJoined { .. }))
+        alice_inbox.messages.try_recv(),
+        Ok(ServerMessage::ParticipantJoined { .. })
     ));
     assert_eq!(count(&db, "SELECT COUNT(*) FROM meeting_sessions").await, 1);
     assert_eq!(
@@ -256,8 +253,10 @@ async fn a_join_into_a_room_being_emptied_opens_a_new_session() {
 async fn counts_until(inbox: &mut Inbox, last: usize) -> Vec<usize> {
     let mut seen = Vec::new();
     // Only a guard against hanging: a correct hub delivers `last` about a second after the burst.
-    while let Ok(Some(order)) = tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await {
-        if let Outbound::Send(ServerMessage::Viewers { count }) = order {
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(10), inbox.messages.recv()).await
+    {
+        if let ServerMessage::Viewers { count } = message {
             seen.push(count);
             if count == last {
                 break;
@@ -275,7 +274,7 @@ async fn viewer_counts_are_coalesced_and_end_on_the_final_count() {
     let (_, mut alice) = join(&hub, "1:a", 1, "Alice").await;
     let mut viewer_inboxes = Vec::new();
     for peer in 100..100 + VIEWERS {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mailbox::channel();
         hub.add_viewer("1:a", peer, tx).await.expect("admitted");
         viewer_inboxes.push(rx);
     }
@@ -292,4 +291,101 @@ async fn viewer_counts_are_coalesced_and_end_on_the_final_count() {
     let departures = counts_until(&mut alice, 0).await;
     assert_eq!(departures.last(), Some(&0), "{departures:?}");
     assert!(departures.len() <= 3, "{departures:?}");
+}
+
+/// The `participant_left` reasons queued for a member so far.
+fn departures(inbox: &mut Inbox) -> Vec<(String, &'static str)> {
+    let mut seen = Vec::new();
+    while let Ok(message) = inbox.messages.try_recv() {
+        if let ServerMessage::ParticipantLeft {
+            participant_id,
+            reason,
+        } = message
+        {
+            seen.push((participant_id, reason));
+        }
+    }
+    seen
+}
+
+const LEFT: &str = "SELECT COUNT(*) FROM meeting_participants WHERE left_at IS NOT NULL";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_stops_reading_is_told_to_go_and_hidden() {
+    let (_dir, db) = test_db().await;
+    let hub = Hub::new(db.clone(), 10);
+    let (_, mut stalled) = join(&hub, "1:a", 1, "Stalled").await;
+    let (_, mut bob) = join(&hub, "1:a", 2, "Bob").await;
+    for _ in 0..=mailbox::OUTGOING_QUEUE {
+        hub.broadcast("1:a", chat("flood"), Some(2)).await;
+    }
+    assert!(matches!(
+        stalled.farewell.try_recv(),
+        Ok(mailbox::Farewell::Overflowed)
+    ));
+    // Until its session has left, newcomers and moderators no longer see it.
+    let (others, _carol) = join(&hub, "1:a", 3, "Carol").await;
+    let names: Vec<&str> = others.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Bob"]);
+    assert!(hub.guests("1:a").await.iter().all(|p| *p != 1));
+    hub.leave("1:a", 1, "connection_lost").await;
+    assert_eq!(count(&db, LEFT).await, 1);
+    assert_eq!(
+        departures(&mut bob),
+        [("p1".to_string(), "connection_lost")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_and_end_take_effect_for_members_with_full_queues() {
+    let (_dir, db) = test_db().await;
+    let hub = Hub::new(db.clone(), 10);
+    let (_, mut alice) = join(&hub, "1:a", 1, "Alice").await;
+    let (_, mut bob) = join(&hub, "1:a", 2, "Bob").await;
+    let (_, mut carol) = join(&hub, "1:a", 3, "Carol").await;
+    departures(&mut bob);
+    departures(&mut alice);
+    departures(&mut carol);
+    // Alice's queue is exactly full: nothing more fits, and nothing has dismissed her yet.
+    for _ in 0..mailbox::OUTGOING_QUEUE {
+        assert!(hub.tell("1:a", 1, chat("backlog")).await);
+    }
+    assert!(alice.farewell.try_recv().is_err());
+
+    let removed = ServerMessage::Removed {
+        reason: "removed_by_moderator",
+    };
+    assert!(hub.remove("1:a", 1, removed).await);
+    assert!(matches!(
+        alice.farewell.try_recv(),
+        Ok(mailbox::Farewell::Close(ServerMessage::Removed { .. }))
+    ));
+    assert!(!hub.contains("1:a", 1).await);
+    assert_eq!(count(&db, LEFT).await, 1);
+    assert_eq!(departures(&mut bob), [("p1".to_string(), "removed")]);
+    // Her session's own leave afterwards changes nothing.
+    hub.leave("1:a", 1, "removed").await;
+    assert_eq!(count(&db, LEFT).await, 1);
+
+    departures(&mut carol);
+    for _ in 0..mailbox::OUTGOING_QUEUE {
+        assert!(hub.tell("1:a", 3, chat("backlog")).await);
+    }
+    hub.end("1:a").await;
+    for inbox in [&mut bob, &mut carol] {
+        assert!(matches!(
+            inbox.farewell.try_recv(),
+            Ok(mailbox::Farewell::Close(ServerMessage::Ended {}))
+        ));
+    }
+    assert_eq!(count(&db, LEFT).await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM meeting_sessions WHERE ended_at IS NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(hub.occupancy("1:a").await, 0);
 }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 
 use super::{
-    Hub, Outbound,
+    Hub,
     room::Rooms,
     viewer_count::{Decision, ViewerCounts},
 };
@@ -14,6 +14,7 @@ use crate::{
     sfu::PeerId,
     signal::{
         audience::{Audience, AudienceFull},
+        mailbox::Mailbox,
         messages::{ParticipantView, ServerMessage},
     },
 };
@@ -24,17 +25,17 @@ impl Hub {
         &self,
         room: &str,
         peer: PeerId,
-        tx: mpsc::UnboundedSender<Outbound>,
+        mailbox: Mailbox,
     ) -> Result<(Vec<ParticipantView>, usize), AudienceFull> {
         // The map stays locked so that the room cannot be created or retired meanwhile: the
         // participant list and the viewer's place in the audience are taken at one moment.
         let map = self.rooms.map();
         let cell = map.get(room).cloned();
         let state = cell.as_ref().map(|c| c.state());
-        let count = self.audience.add(room, peer, tx)?;
+        let count = self.audience.add(room, peer, mailbox)?;
         let participants = state
             .as_ref()
-            .map(|s| s.members.values().map(|m| m.view.clone()).collect())
+            .map(|s| s.visible_members())
             .unwrap_or_default();
         drop(state);
         drop(map);
@@ -86,9 +87,9 @@ fn announce(rooms: &Rooms, audience: &Audience, room: &str, except: Option<PeerI
     // viewers are told under the audience's lock: when two sends race, the later read is the
     // later message, so everyone ends on the latest count.
     let cell = rooms.get(room);
-    let state = cell.as_ref().map(|c| c.state());
+    let mut state = cell.as_ref().map(|c| c.state());
     let count = audience.tell_count(room, except);
-    if let Some(state) = &state {
-        state.tell_members(&Outbound::Send(ServerMessage::Viewers { count }), None);
+    if let Some(state) = &mut state {
+        state.tell_members(&ServerMessage::Viewers { count }, None);
     }
 }

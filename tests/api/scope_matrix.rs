@@ -580,6 +580,57 @@ async fn fresh(app: &TestApp, world: &World, template: &Obj, n: usize) -> Obj {
     }
 }
 
+/// The items of a list answer that lie outside the caller's scope.
+fn listed_out_of_scope(world: &World, who: &Who, method: &str, body: &Value) -> Vec<String> {
+    let me = &who.host;
+    let own_company = world.company(me.company).id;
+    let items = |field: &str| body[field].as_array().cloned().unwrap_or_default();
+    let role_of = |host_id: &Value| {
+        world
+            .hosts
+            .iter()
+            .find(|h| Some(h.id) == host_id.as_i64())
+            .map(|h| h.role)
+    };
+    let alpha_company = |id: &Value| {
+        !world
+            .companies
+            .iter()
+            .any(|c| c.reseller == Reseller::Beta && Some(c.id) == id.as_i64())
+    };
+    let shown = |item: &Value, host_field: &str| match me.role {
+        RA => alpha_company(&item["company_id"]),
+        CA => {
+            item["company_id"].as_i64() == Some(own_company)
+                && item.get("role").map_or_else(
+                    || role_of(&item[host_field]) != Some(RA),
+                    |role| role != RA,
+                )
+        }
+        _ => item[host_field].as_i64() == Some(me.id),
+    };
+    let leaks: Vec<Value> = match method {
+        "host/list" => items("hosts")
+            .into_iter()
+            .filter(|h| !shown(h, "host_id"))
+            .collect(),
+        "conference/list" => items("conferences")
+            .into_iter()
+            .filter(|c| !shown(c, "host_id"))
+            .collect(),
+        "company/list" => items("companies")
+            .into_iter()
+            .filter(|c| {
+                !c["domain"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(".alpha.test"))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    leaks.iter().map(Value::to_string).collect()
+}
+
 /// A caller's email and password.
 fn credentials(world: &World, who: &Who) -> (String, &'static str) {
     if who.host.role == RA {
@@ -654,6 +705,11 @@ async fn every_method_every_role_every_scope(app: TestApp) {
                 if status.as_u16() != expected {
                     failures.push(format!("{case} (expected {expected})"));
                     continue;
+                }
+                if status == StatusCode::OK {
+                    for leak in listed_out_of_scope(&world, who, row.method, &body) {
+                        failures.push(format!("{} {} lists {leak}", who.label, row.method));
+                    }
                 }
                 // Out of scope must read exactly like an object that does not exist.
                 if allowed && !in_scope {

@@ -110,9 +110,7 @@ async fn company_issued_login_tokens_never_sign_in_the_reseller_admin(app: TestA
     let (ops_id, ops) = app
         .host(&alpha, company, "ops@alpha.test", "COMPANY_ADMIN")
         .await;
-    let (colleague_id, _) = app
-        .host(&alpha, company, "staff@alpha.test", "HOST")
-        .await;
+    let (colleague_id, _) = app.host(&alpha, company, "staff@alpha.test", "HOST").await;
     // Its own company: the company admin may issue the secret.
     let issued = app
         .ok(
@@ -129,10 +127,9 @@ async fn company_issued_login_tokens_never_sign_in_the_reseller_admin(app: TestA
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "host {host_id}");
     }
     // ... never the reseller admin, with the answer of an unknown host.
-    let refused = expect_401_page(
-        auth_get(&app, api, &[("token", &sign(&secret, ra_id, "takeover"))]).await,
-    )
-    .await;
+    let refused =
+        expect_401_page(auth_get(&app, api, &[("token", &sign(&secret, ra_id, "takeover"))]).await)
+            .await;
     let unknown = expect_401_page(
         auth_get(&app, api, &[("token", &sign(&secret, 999_999, "unknown"))]).await,
     )
@@ -150,7 +147,12 @@ async fn company_issued_login_tokens_never_sign_in_the_reseller_admin(app: TestA
         )
         .await;
     let secret = issued["sso_secret"].as_str().expect("secret").to_string();
-    let response = auth_get(&app, api, &[("token", &sign(&secret, ra_id, "by-reseller"))]).await;
+    let response = auth_get(
+        &app,
+        api,
+        &[("token", &sign(&secret, ra_id, "by-reseller"))],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // The company admin can replace it (its company), which takes that reach away again.

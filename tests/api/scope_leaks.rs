@@ -20,9 +20,7 @@ async fn participants_reveal_nothing_to_hosts(app: TestApp) {
     let api = alpha.api_host.as_str();
     let a1 = app.company(&alpha, "a1").await;
     let a2 = app.company(&alpha, "a2").await;
-    let (ca_id, ca) = app
-        .host(&alpha, a1, "boss@a1.tld", "COMPANY_ADMIN")
-        .await;
+    let (ca_id, ca) = app.host(&alpha, a1, "boss@a1.tld", "COMPANY_ADMIN").await;
     let (h1_id, h1) = app.host(&alpha, a1, "h1@a1.tld", "HOST").await;
     let (h2_id, _) = app.host(&alpha, a2, "h2@a2.tld", "HOST").await;
     let (hb_id, _) = {
@@ -42,7 +40,10 @@ async fn participants_reveal_nothing_to_hosts(app: TestApp) {
     let id = created["conference_id"].as_i64().expect("id");
     for (method, body) in [
         ("conference/get", json!({"conference_id": id})),
-        ("conference/update", json!({"conference_id": id, "subject": "Sync 2"})),
+        (
+            "conference/update",
+            json!({"conference_id": id, "subject": "Sync 2"}),
+        ),
         ("conference/list", json!({})),
     ] {
         let answer = app.ok(api, &h1, method, body).await;
@@ -84,7 +85,12 @@ async fn participants_reveal_nothing_to_hosts(app: TestApp) {
         .as_i64()
         .expect("id");
     let admin_company = app
-        .ok(api, &alpha.admin_token, "host/get", json!({"host_id": ra_id}))
+        .ok(
+            api,
+            &alpha.admin_token,
+            "host/get",
+            json!({"host_id": ra_id}),
+        )
         .await["company_id"]
         .as_i64()
         .expect("company");
@@ -92,7 +98,12 @@ async fn participants_reveal_nothing_to_hosts(app: TestApp) {
         .host(&alpha, admin_company, "staff@alpha.test", "HOST")
         .await;
     let (status, body) = app
-        .call(api, &staff, "conference/create", conference(staff_id, &[ra_id]))
+        .call(
+            api,
+            &staff,
+            "conference/create",
+            conference(staff_id, &[ra_id]),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
@@ -170,10 +181,7 @@ async fn raw(app: &TestApp, request: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(app.addr)
         .await
         .expect("connect");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write");
+    stream.write_all(request.as_bytes()).await.expect("write");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.expect("read");
     let text = String::from_utf8_lossy(&answer).to_string();
@@ -186,7 +194,14 @@ async fn raw(app: &TestApp, request: &str) -> (u16, String) {
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    (status, if chunked { dechunk(body) } else { body.to_string() })
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
+    )
 }
 
 /// The payload of a chunked body (sizes in hex, each chunk followed by CRLF).

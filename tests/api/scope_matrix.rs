@@ -133,9 +133,8 @@ impl Obj {
 /// The model: whether `who` reaches `obj` (docs/architecture.md, "Scope").
 fn sees(who: &Who, obj: &Obj) -> bool {
     let me = &who.host;
-    let sees_company = |c: &Co| {
-        c.reseller == Reseller::Alpha && (me.role == RA || c.label == me.company)
-    };
+    let sees_company =
+        |c: &Co| c.reseller == Reseller::Alpha && (me.role == RA || c.label == me.company);
     let sees_host = |h: &Hs| {
         h.reseller == Reseller::Alpha
             && match me.role {
@@ -185,99 +184,219 @@ fn rows() -> Vec<Row> {
     };
     vec![
         row("logout", ALL, Kind::Nothing, false, |_, _| json!({})),
-        row("company/create", RESELLER, Kind::Nothing, false, |_, n| {
-            json!({"subdomain": format!("made{n}"), "name": "Made"})
+        row(
+            "company/create",
+            RESELLER,
+            Kind::Nothing,
+            false,
+            |_, n| json!({"subdomain": format!("made{n}"), "name": "Made"}),
+        ),
+        row(
+            "company/get",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row("company/list", RESELLER, Kind::Nothing, false, |_, _| {
+            json!({})
         }),
-        row("company/get", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("company/list", RESELLER, Kind::Nothing, false, |_, _| json!({})),
-        row("company/update", ADMINS, Kind::Company, false, |o, n| {
-            json!({"company_id": o.id(), "name": format!("Renamed {n}")})
-        }),
-        row("company/delete", RESELLER, Kind::Company, true, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("company/sso_secret/reset", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("company/openid/set", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id(), "issuer_url": "http://127.0.0.1:9/issuer",
+        row(
+            "company/update",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, n| json!({"company_id": o.id(), "name": format!("Renamed {n}")}),
+        ),
+        row(
+            "company/delete",
+            RESELLER,
+            Kind::Company,
+            true,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "company/sso_secret/reset",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "company/openid/set",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| {
+                json!({"company_id": o.id(), "issuer_url": "http://127.0.0.1:9/issuer",
                    "client_id": "confab", "client_secret": "s3cr3t"})
-        }),
-        row("company/openid/get", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("company/openid/delete", ADMINS, Kind::Oidc, true, |o, _| {
-            json!({"company_id": o.id()})
-        }),
+            },
+        ),
+        row(
+            "company/openid/get",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "company/openid/delete",
+            ADMINS,
+            Kind::Oidc,
+            true,
+            |o, _| json!({"company_id": o.id()}),
+        ),
         row("host/create", ADMINS, Kind::Company, false, |o, n| {
             json!({"company_id": o.id(), "name": "Made", "email": format!("made{n}@made.tld"),
                    "no_welcome_email": true})
         }),
-        row("host/get", ALL, Kind::Host, false, |o, _| {
-            json!({"host_id": o.id()})
-        }),
+        row(
+            "host/get",
+            ALL,
+            Kind::Host,
+            false,
+            |o, _| json!({"host_id": o.id()}),
+        ),
         row("host/list", ADMINS, Kind::Nothing, false, |_, _| json!({})),
-        row("host/list", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
+        row(
+            "host/list",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "host/update",
+            ALL,
+            Kind::Host,
+            false,
+            |o, n| json!({"host_id": o.id(), "name": format!("Renamed {n}")}),
+        ),
+        row(
+            "host/delete",
+            ADMINS,
+            Kind::Host,
+            true,
+            |o, _| json!({"host_id": o.id()}),
+        ),
+        row(
+            "host/reset_login_token",
+            ALL,
+            Kind::Host,
+            false,
+            |o, _| json!({"host_id": o.id()}),
+        ),
+        row(
+            "api_token/create",
+            ADMINS,
+            Kind::Nothing,
+            false,
+            |_, n| json!({"name": format!("token {n}")}),
+        ),
+        row("api_token/list", ADMINS, Kind::Nothing, false, |_, _| {
+            json!({})
         }),
-        row("host/update", ALL, Kind::Host, false, |o, n| {
-            json!({"host_id": o.id(), "name": format!("Renamed {n}")})
+        row(
+            "api_token/revoke",
+            ADMINS,
+            Kind::ApiToken,
+            true,
+            |o, _| json!({"api_token_id": o.id()}),
+        ),
+        row(
+            "conference/create",
+            ALL,
+            Kind::Host,
+            false,
+            |o, _| json!({"host_id": o.id(), "subject": "Made", "start": start(), "time_zone": "UTC", "duration": 30}),
+        ),
+        row(
+            "conference/get",
+            ALL,
+            Kind::Conference,
+            false,
+            |o, _| json!({"conference_id": o.id()}),
+        ),
+        row("conference/list", ALL, Kind::Nothing, false, |_, _| {
+            json!({})
         }),
-        row("host/delete", ADMINS, Kind::Host, true, |o, _| {
-            json!({"host_id": o.id()})
-        }),
-        row("host/reset_login_token", ALL, Kind::Host, false, |o, _| {
-            json!({"host_id": o.id()})
-        }),
-        row("api_token/create", ADMINS, Kind::Nothing, false, |_, n| {
-            json!({"name": format!("token {n}")})
-        }),
-        row("api_token/list", ADMINS, Kind::Nothing, false, |_, _| json!({})),
-        row("api_token/revoke", ADMINS, Kind::ApiToken, true, |o, _| {
-            json!({"api_token_id": o.id()})
-        }),
-        row("conference/create", ALL, Kind::Host, false, |o, _| {
-            json!({"host_id": o.id(), "subject": "Made", "start": start(), "time_zone": "UTC", "duration": 30})
-        }),
-        row("conference/get", ALL, Kind::Conference, false, |o, _| {
-            json!({"conference_id": o.id()})
-        }),
-        row("conference/list", ALL, Kind::Nothing, false, |_, _| json!({})),
-        row("conference/list", ALL, Kind::Host, false, |o, _| {
-            json!({"host_id": o.id()})
-        }),
-        row("conference/list", ALL, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("conference/update", ALL, Kind::Conference, false, |o, n| {
-            json!({"conference_id": o.id(), "subject": format!("Renamed {n}")})
-        }),
-        row("conference/delete", ALL, Kind::Conference, true, |o, _| {
-            json!({"conference_id": o.id()})
-        }),
-        row("theme/get", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("theme/update", ADMINS, Kind::Company, false, |o, n| {
-            json!({"company_id": o.id(), "product_name": format!("Brand {n}")})
-        }),
-        row("domain/add", ADMINS, Kind::Company, false, |o, n| {
-            json!({"company_id": o.id(), "domain": format!("added{n}.example.com")})
-        }),
-        row("domain/list", ADMINS, Kind::Company, false, |o, _| {
-            json!({"company_id": o.id()})
-        }),
-        row("domain/verify", ADMINS, Kind::Domain, true, |o, _| {
-            json!({"company_id": o.id(), "domain": o.domain()})
-        }),
-        row("domain/set_primary", ADMINS, Kind::Domain, true, |o, _| {
-            json!({"company_id": o.id(), "domain": o.domain()})
-        }),
-        row("domain/delete", ADMINS, Kind::Domain, true, |o, _| {
-            json!({"company_id": o.id(), "domain": o.domain()})
-        }),
+        row(
+            "conference/list",
+            ALL,
+            Kind::Host,
+            false,
+            |o, _| json!({"host_id": o.id()}),
+        ),
+        row(
+            "conference/list",
+            ALL,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "conference/update",
+            ALL,
+            Kind::Conference,
+            false,
+            |o, n| json!({"conference_id": o.id(), "subject": format!("Renamed {n}")}),
+        ),
+        row(
+            "conference/delete",
+            ALL,
+            Kind::Conference,
+            true,
+            |o, _| json!({"conference_id": o.id()}),
+        ),
+        row(
+            "theme/get",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "theme/update",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, n| json!({"company_id": o.id(), "product_name": format!("Brand {n}")}),
+        ),
+        row(
+            "domain/add",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, n| json!({"company_id": o.id(), "domain": format!("added{n}.example.com")}),
+        ),
+        row(
+            "domain/list",
+            ADMINS,
+            Kind::Company,
+            false,
+            |o, _| json!({"company_id": o.id()}),
+        ),
+        row(
+            "domain/verify",
+            ADMINS,
+            Kind::Domain,
+            true,
+            |o, _| json!({"company_id": o.id(), "domain": o.domain()}),
+        ),
+        row(
+            "domain/set_primary",
+            ADMINS,
+            Kind::Domain,
+            true,
+            |o, _| json!({"company_id": o.id(), "domain": o.domain()}),
+        ),
+        row(
+            "domain/delete",
+            ADMINS,
+            Kind::Domain,
+            true,
+            |o, _| json!({"company_id": o.id(), "domain": o.domain()}),
+        ),
     ]
 }
 
@@ -602,10 +721,9 @@ fn listed_out_of_scope(world: &World, who: &Who, method: &str, body: &Value) -> 
         RA => alpha_company(&item["company_id"]),
         CA => {
             item["company_id"].as_i64() == Some(own_company)
-                && item.get("role").map_or_else(
-                    || role_of(&item[host_field]) != Some(RA),
-                    |role| role != RA,
-                )
+                && item
+                    .get("role")
+                    .map_or_else(|| role_of(&item[host_field]) != Some(RA), |role| role != RA)
         }
         _ => item[host_field].as_i64() == Some(me.id),
     };
@@ -741,9 +859,7 @@ async fn every_method_every_role_every_scope(app: TestApp) {
         let body = json!({"email": email, "password": password});
         let (status, answer) = app.api(&api, "authenticate", body.clone()).await;
         assert_eq!(status, StatusCode::OK, "{}: {answer}", who.label);
-        let (status, answer) = app
-            .api(&world.beta.api_host, "authenticate", body)
-            .await;
+        let (status, answer) = app.api(&world.beta.api_host, "authenticate", body).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{}: {answer}", who.label);
     }
 }

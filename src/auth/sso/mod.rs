@@ -81,8 +81,7 @@ pub async fn host_by_login_key(
 /// issued by a company admin of the reseller's admin company thus never signs in the reseller
 /// admin, which would hand that company admin the reseller admin's session.
 pub fn issuer_reaches(issuer_role: &str, company_id: i64, host: &Host) -> bool {
-    Role::parse(issuer_role)
-        .is_some_and(|role| Scope::issued_by(role, company_id).sees_host(host))
+    Role::parse(issuer_role).is_some_and(|role| Scope::issued_by(role, company_id).sees_host(host))
 }
 
 /// The host named by a signed login token of the tenant's company; spends the token.
@@ -128,4 +127,39 @@ pub async fn reset_signing_secret(app: &App, company: &Company, issuer: Role) ->
     )
     .await?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(role: Role) -> Host {
+        Host {
+            id: 1,
+            reseller_id: 1,
+            company_id: 7,
+            name: "n".into(),
+            email: "n@x.tld".into(),
+            password_hash: None,
+            role: role.as_str().into(),
+            openid_sub: None,
+            access_code: "1234567".into(),
+            moderator_pin: "123456".into(),
+            subscription_ids: "[]".into(),
+            company_hostname: "x.tld".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn company_credentials_reach_what_their_issuer_reaches() {
+        let reseller_admin = host(Role::ResellerAdmin);
+        let plain = host(Role::Host);
+        assert!(!issuer_reaches("COMPANY_ADMIN", 7, &reseller_admin));
+        assert!(issuer_reaches("COMPANY_ADMIN", 7, &plain));
+        assert!(issuer_reaches("RESELLER_ADMIN", 7, &reseller_admin));
+        // An unknown stored role reaches nobody.
+        assert!(!issuer_reaches("SOMETHING", 7, &plain));
+    }
 }

@@ -142,6 +142,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::frame_policy::frame_ancestors,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::tenancy::refuse_ambiguous_host,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -225,6 +228,10 @@ pub async fn serve_all(
         plain = plain.layer(axum::middleware::from_fn_with_state(
             crate::tls::Redirect { app: state, certs },
             crate::tls::redirect_to_https,
+        ));
+        // The redirect reads the Host header too: refuse an ambiguous one before it.
+        plain = plain.layer(axum::middleware::from_fn(
+            crate::tenancy::refuse_ambiguous_host,
         ));
     }
     let mut stopped = stopped;

@@ -50,7 +50,7 @@ pub async fn reset_sso_secret(
         "company/sso_secret/reset",
     )?;
     let company = company_in_scope(&app, &caller, body.company_id).await?;
-    let secret = sso::reset_signing_secret(&app, &company).await?;
+    let secret = sso::reset_signing_secret(&app, &company, caller.role).await?;
     Ok(Json(SsoSecretResponse {
         company_id: company.id,
         sso_secret: secret,
@@ -198,6 +198,7 @@ pub async fn set_openid(
         allowed_email_domain,
         match_email: body.match_email,
         provision_hosts: body.provision_hosts,
+        issuer_role: caller.role.as_str().to_string(),
         updated_at: store::now(),
     };
     store::sso::save_oidc_settings(&app.db, &settings).await?;

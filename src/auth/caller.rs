@@ -9,7 +9,10 @@ use crate::{
     tenancy::Tenant,
 };
 
-use super::token::{API_TOKEN_PREFIX, hash_secret};
+use super::{
+    scope::Scope,
+    token::{API_TOKEN_PREFIX, hash_secret},
+};
 
 /// Roles of the enterprise API, from widest to narrowest scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -74,25 +77,23 @@ impl Caller {
         }
     }
 
-    /// Whether a company is inside the caller's scope.
-    pub fn sees_company(&self, company_id: i64) -> bool {
-        match self.role {
-            Role::ResellerAdmin => true,
-            Role::CompanyAdmin | Role::Host => company_id == self.company_id,
+    /// The caller's reach, by the one scope rule of [`Scope`].
+    pub fn scope(&self) -> Scope {
+        Scope {
+            role: self.role,
+            company_id: self.company_id,
+            host_id: Some(self.host_id),
         }
     }
 
+    /// Whether a company is inside the caller's scope.
+    pub fn sees_company(&self, company_id: i64) -> bool {
+        self.scope().sees_company(company_id)
+    }
+
     /// Whether a host is inside the caller's scope (the store already scoped it to the reseller).
-    /// Reseller admins are outside every company admin's scope, even in the admin company, so
-    /// that nobody can take over or remove an account of a higher rank.
     pub fn sees_host(&self, host: &Host) -> bool {
-        match self.role {
-            Role::ResellerAdmin => true,
-            Role::CompanyAdmin => {
-                host.company_id == self.company_id && host.role != Role::ResellerAdmin.as_str()
-            }
-            Role::Host => host.id == self.host_id,
-        }
+        self.scope().sees_host(host)
     }
 }
 
@@ -130,6 +131,11 @@ pub async fn authenticate(db: &Db, tenant: &Tenant, token: Option<&str>) -> AppR
         .await?
         .ok_or_else(invalid)?;
     let role = Role::parse(&host.role).ok_or_else(|| AppError::internal("unknown stored role"))?;
+    // Only an accepted token counts as used: a token refused on another reseller's domain (or
+    // of a deleted host) must not look active in `api_token/list`.
+    if let Credential::ApiToken(id) = credential(found.id) {
+        store::credentials::touch_api_token(db, id).await?;
+    }
     Ok(Caller {
         host_id: host.id,
         reseller_id: host.reseller_id,

@@ -5,7 +5,9 @@ pub mod caller;
 pub mod hash_pool;
 pub mod password;
 pub mod rate_limit;
+pub mod scope;
 pub mod sso;
 pub mod token;
 
 pub use caller::{Caller, Role};
+pub use scope::Scope;

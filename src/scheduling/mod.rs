@@ -75,6 +75,7 @@ pub async fn upcoming_for_host(
     let filter = store::conferences::ListFilter {
         host_id: Some(host_id),
         company_id: None,
+        hide_reseller_admins: false,
         when: store::conferences::When::Upcoming,
         now,
     };

@@ -70,11 +70,14 @@ pub struct EmailInvitee {
     pub moderator: bool,
 }
 
-/// Builds the invitee list: participant hosts (who must be hosts of the organiser's company) then
-/// email invitees, without the organiser and without duplicates (a duplicate keeps moderator
-/// rights if any of its mentions had them). Tokens are not set here.
+/// Builds the invitee list: participant hosts (those `may_invite` accepts: hosts of the
+/// organiser's company within the scheduler's reach) then email invitees, without the organiser
+/// and without duplicates (a duplicate keeps moderator rights if any of its mentions had them).
+/// Tokens are not set here. Every refused id, unknown, of another company or out of reach, gets
+/// the same answer, so the list cannot be used to probe who exists.
 pub async fn invitees(
     db: &Db,
+    may_invite: impl Fn(&Host) -> bool,
     organiser: &Host,
     participants: &[i64],
     emails: &[EmailInvitee],
@@ -95,7 +98,8 @@ pub async fn invitees(
         } else {
             None
         };
-        let Some(host) = host.filter(|h| h.company_id == organiser.company_id) else {
+        let Some(host) = host.filter(|h| h.company_id == organiser.company_id && may_invite(h))
+        else {
             return Err(AppError::invalid_field(
                 &field,
                 format!("{id} is not a host of the conference host's company"),

@@ -217,6 +217,8 @@ pub enum When {
 pub struct ListFilter {
     pub host_id: Option<i64>,
     pub company_id: Option<i64>,
+    /// Leaves out the conferences of reseller admins (for callers who do not see them).
+    pub hide_reseller_admins: bool,
     pub when: When,
     pub now: i64,
 }
@@ -234,8 +236,13 @@ pub async fn list(
         When::Past => ("AND c.ends_at <= $4", "c.starts_at DESC, c.id DESC"),
         When::All => ("AND $4 = $4", "c.starts_at, c.id"),
     };
+    let hidden = if filter.hide_reseller_admins {
+        "AND NOT EXISTS (SELECT 1 FROM hosts ra WHERE ra.id = c.host_id AND ra.role = 'RESELLER_ADMIN')"
+    } else {
+        ""
+    };
     let conditions = format!(
-        "WHERE c.reseller_id = $1 AND ($2 = 0 OR c.host_id = $2) AND ($3 = 0 OR c.company_id = $3) {time_filter}"
+        "WHERE c.reseller_id = $1 AND ($2 = 0 OR c.host_id = $2) AND ($3 = 0 OR c.company_id = $3) {time_filter} {hidden}"
     );
     let sql = format!("{SELECT} {conditions} ORDER BY {order} LIMIT $5 OFFSET $6");
     let host = filter.host_id.unwrap_or(0);

@@ -111,7 +111,17 @@ pub async fn insert_api_token(
     .try_get("id")
 }
 
-/// Finds an API token by hash and records its use.
+/// Records that an API token was accepted just now.
+pub async fn touch_api_token(db: &Db, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Finds an API token by hash (its use is recorded by [`touch_api_token`] once it is accepted).
 pub async fn find_api_token(
     db: &Db,
     token_hash: &str,
@@ -127,11 +137,6 @@ pub async fn find_api_token(
         reseller_id: row.try_get("reseller_id")?,
         expires_at: None,
     };
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now())
-        .bind(found.id)
-        .execute(&db.pool)
-        .await?;
     Ok(Some(found))
 }
 

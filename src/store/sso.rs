@@ -6,19 +6,33 @@ use sqlx::Row;
 
 use super::{Db, now};
 
+/// The secret that signs a company's login tokens, with the role of the admin who issued it.
+#[derive(Debug, Clone)]
+pub struct SigningSecret {
+    pub secret: String,
+    pub issuer_role: String,
+}
+
 /// The secret that signs a company's login tokens, if one was issued.
 pub async fn signing_secret(
     db: &Db,
     reseller_id: i64,
     company_id: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query("SELECT secret FROM sso_signing_secrets WHERE company_id = $1 AND reseller_id = $2")
-        .bind(company_id)
-        .bind(reseller_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .map(|r| r.try_get("secret"))
-        .transpose()
+) -> sqlx::Result<Option<SigningSecret>> {
+    sqlx::query(
+        "SELECT secret, issuer_role FROM sso_signing_secrets WHERE company_id = $1 AND reseller_id = $2",
+    )
+    .bind(company_id)
+    .bind(reseller_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| {
+        Ok(SigningSecret {
+            secret: r.try_get("secret")?,
+            issuer_role: r.try_get("issuer_role")?,
+        })
+    })
+    .transpose()
 }
 
 /// Replaces a company's signing secret (tokens signed with the old one stop working).
@@ -27,6 +41,7 @@ pub async fn set_signing_secret(
     reseller_id: i64,
     company_id: i64,
     secret: &str,
+    issuer_role: &str,
 ) -> sqlx::Result<()> {
     let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM sso_signing_secrets WHERE company_id = $1")
@@ -34,12 +49,13 @@ pub async fn set_signing_secret(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO sso_signing_secrets (company_id, reseller_id, secret, created_at)
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sso_signing_secrets (company_id, reseller_id, secret, issuer_role, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(company_id)
     .bind(reseller_id)
     .bind(secret)
+    .bind(issuer_role)
     .bind(now())
     .execute(&mut *tx)
     .await?;
@@ -84,6 +100,8 @@ pub struct OidcSettings {
     pub allowed_email_domain: Option<String>,
     pub match_email: bool,
     pub provision_hosts: bool,
+    /// The role of the admin who saved the settings (whom they may sign in, by the scope rule).
+    pub issuer_role: String,
     pub updated_at: i64,
 }
 
@@ -95,7 +113,7 @@ pub async fn oidc_settings(
 ) -> sqlx::Result<Option<OidcSettings>> {
     let row = sqlx::query(
         "SELECT company_id, reseller_id, issuer_url, client_id, client_secret, provider_name,
-                allowed_email_domain, match_email, provision_hosts, updated_at
+                allowed_email_domain, match_email, provision_hosts, issuer_role, updated_at
          FROM company_oidc WHERE company_id = $1 AND reseller_id = $2",
     )
     .bind(company_id)
@@ -113,6 +131,7 @@ pub async fn oidc_settings(
             allowed_email_domain: r.try_get("allowed_email_domain")?,
             match_email: r.try_get::<i64, _>("match_email")? != 0,
             provision_hosts: r.try_get::<i64, _>("provision_hosts")? != 0,
+            issuer_role: r.try_get("issuer_role")?,
             updated_at: r.try_get("updated_at")?,
         })
     })
@@ -128,8 +147,8 @@ pub async fn save_oidc_settings(db: &Db, settings: &OidcSettings) -> sqlx::Resul
         .await?;
     sqlx::query(
         "INSERT INTO company_oidc (company_id, reseller_id, issuer_url, client_id, client_secret,
-            provider_name, allowed_email_domain, match_email, provision_hosts, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            provider_name, allowed_email_domain, match_email, provision_hosts, issuer_role, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(settings.company_id)
     .bind(settings.reseller_id)
@@ -140,6 +159,7 @@ pub async fn save_oidc_settings(db: &Db, settings: &OidcSettings) -> sqlx::Resul
     .bind(&settings.allowed_email_domain)
     .bind(i64::from(settings.match_email))
     .bind(i64::from(settings.provision_hosts))
+    .bind(&settings.issuer_role)
     .bind(now())
     .execute(&mut *tx)
     .await?;

@@ -61,17 +61,45 @@ pub fn normalize_hostname(raw: &str) -> Option<String> {
     valid.then_some(host)
 }
 
-/// The hostname the client asked for, honouring `X-Forwarded-Host` only when trusted.
+/// Whether the request carries more than one `Host` header. Such a request names two tenants:
+/// a proxy and this server could each pick another one, so it is refused rather than guessed.
+pub fn has_ambiguous_host(headers: &HeaderMap) -> bool {
+    headers.get_all(header::HOST).iter().nth(1).is_some()
+}
+
+/// Refuses (400, JSON) a request with more than one `Host` header, before anything resolves a
+/// tenant, redirects or serves a file from it.
+pub async fn refuse_ambiguous_host(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if has_ambiguous_host(request.headers()) {
+        return AppError::bad_request(
+            "duplicate_host_header",
+            "Host: the request has more than one Host header",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The hostname the client asked for, honouring `X-Forwarded-Host` only when trusted; none
+/// when the `Host` header is given twice.
 pub fn requested_hostname(
     headers: &HeaderMap,
     parts_authority: Option<&str>,
     trust_forwarded: bool,
 ) -> Option<String> {
+    if has_ambiguous_host(headers) {
+        return None;
+    }
     let forwarded = trust_forwarded
-        .then(|| headers.get("x-forwarded-host"))
+        .then(|| headers.get_all("x-forwarded-host").iter().next_back())
         .flatten()
         .and_then(|v| v.to_str().ok())
-        // A proxy that appends puts its own value last; earlier values came from the client.
+        // A proxy that appends puts its own value last (on its own line or after a comma);
+        // earlier values came from the client.
         .and_then(|v| v.rsplit(',').next());
     let host = forwarded
         .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
@@ -153,6 +181,28 @@ mod tests {
         assert_eq!(normalize_hostname("[::1]:8080").as_deref(), Some("::1"));
         assert_eq!(normalize_hostname("bad host"), None);
         assert_eq!(normalize_hostname(""), None);
+    }
+
+    #[test]
+    fn a_second_host_header_resolves_nothing() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::HOST, "joe.example.com".parse().unwrap());
+        assert!(!has_ambiguous_host(&headers));
+        headers.append(header::HOST, "ann.example.com".parse().unwrap());
+        assert!(has_ambiguous_host(&headers));
+        assert_eq!(requested_hostname(&headers, None, false), None);
+    }
+
+    #[test]
+    fn the_last_forwarded_host_line_wins() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "proxy.internal".parse().unwrap());
+        headers.append("x-forwarded-host", "evil.example.com".parse().unwrap());
+        headers.append("x-forwarded-host", "joe.example.com".parse().unwrap());
+        assert_eq!(
+            requested_hostname(&headers, None, true).as_deref(),
+            Some("joe.example.com")
+        );
     }
 
     #[test]

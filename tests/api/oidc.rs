@@ -429,3 +429,41 @@ async fn oidc_refuses_forged_replayed_and_disabled_sign_ins(app: TestApp) {
         "only the one rightful sign-in"
     );
 }
+
+on_each_backend!(oidc_set_up_by_a_company_admin_never_signs_in_the_reseller_admin);
+
+async fn oidc_set_up_by_a_company_admin_never_signs_in_the_reseller_admin(app: TestApp) {
+    let r = app.alpha.clone();
+    let api = r.api_host.as_str();
+    let me = app.ok(api, &r.admin_token, "host/list", json!({})).await;
+    let company = me["hosts"][0]["company_id"].as_i64().expect("company");
+    let Some(provider) = start_provider(&app.url(api, "/auth/oidc/callback")) else {
+        return;
+    };
+    app.ok(
+        api,
+        &r.admin_token,
+        "company/update",
+        json!({"company_id": company, "openid_provider": true}),
+    )
+    .await;
+    let (_, ops) = app
+        .host(&r, company, "ops@alpha.test", "COMPANY_ADMIN")
+        .await;
+    let (_, _) = app.host(&r, company, "staff@alpha.test", "HOST").await;
+    let settings = json!({"company_id": company, "issuer_url": provider.issuer, "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET, "match_email": true});
+    // The admin company's own company admin points it at a provider it runs ...
+    app.ok(api, &ops, "company/openid/set", settings.clone())
+        .await;
+    let (status, _) = sign_in(&app, api, "staff@alpha.test").await;
+    assert_eq!(status, StatusCode::OK, "its hosts sign in");
+    // ... which cannot vouch for the reseller admin.
+    let (status, html) = sign_in(&app, api, &r.admin_email).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    // Settings the reseller admin saves itself reach it.
+    app.ok(api, &r.admin_token, "company/openid/set", settings)
+        .await;
+    let (status, html) = sign_in(&app, api, &r.admin_email).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+}

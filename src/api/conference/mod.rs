@@ -56,17 +56,20 @@ async fn host_in_scope(app: &App, caller: &Caller, host_id: i64) -> AppResult<Ho
         .ok_or_else(|| AppError::not_found("Host"))
 }
 
-/// Loads a conference whose host the caller sees; anything else is 404.
-async fn conference_in_scope(app: &App, caller: &Caller, id: i64) -> AppResult<Conference> {
+/// Loads a conference whose host the caller sees (the one scope rule of hosts, so a company
+/// admin of the reseller's admin company does not reach the reseller admin's conferences);
+/// anything else is 404.
+async fn conference_in_scope(app: &App, caller: &Caller, id: i64) -> AppResult<(Conference, Host)> {
     fields::id("conference_id", id)?;
-    let found = store::conferences::get(&app.db, caller.reseller_id, id).await?;
-    found
-        .filter(|c| match caller.role {
-            Role::ResellerAdmin => true,
-            Role::CompanyAdmin => c.company_id == caller.company_id,
-            Role::Host => c.host_id == caller.host_id,
-        })
-        .ok_or_else(|| AppError::not_found("Conference"))
+    let not_found = || AppError::not_found("Conference");
+    let conference = store::conferences::get(&app.db, caller.reseller_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let host = store::hosts::get(&app.db, caller.reseller_id, conference.host_id)
+        .await?
+        .filter(|h| caller.sees_host(h))
+        .ok_or_else(not_found)?;
+    Ok((conference, host))
 }
 
 fn subject(value: &str) -> AppResult<String> {
@@ -116,6 +119,7 @@ pub async fn create(
         )?,
         invitees: rules::invitees(
             &app.db,
+            |h| caller.scope().may_invite(&host, h),
             &host,
             &body.participants,
             &email_invitees(&body.participant_emails),
@@ -130,7 +134,7 @@ pub async fn create(
     )
     .await?;
     Ok(Json(ConferenceResponse {
-        conference: saved_view(&app, saved),
+        conference: saved_view(&app, saved, &caller),
         message: "Conference created".into(),
     }))
 }
@@ -144,7 +148,7 @@ pub async fn get(
     request: Authed<ConferenceIdRequest>,
 ) -> AppResult<Json<ConferenceResponse>> {
     let Authed { caller, body, .. } = request;
-    let c = conference_in_scope(&app, &caller, body.conference_id).await?;
+    let (c, _) = conference_in_scope(&app, &caller, body.conference_id).await?;
     let invitees = store::conferences::invitees(&app.db, c.id).await?;
     Ok(Json(ConferenceResponse {
         conference: view(&app, &c, &invitees),
@@ -191,6 +195,7 @@ pub async fn list(
     let filter = ListFilter {
         host_id,
         company_id,
+        hide_reseller_admins: caller.scope().hides_reseller_admins(),
         when,
         now: store::now(),
     };
@@ -224,16 +229,14 @@ pub async fn update(
         tenant,
         body,
     } = request;
-    let before = conference_in_scope(&app, &caller, body.conference_id).await?;
-    let host = store::hosts::get(&app.db, before.reseller_id, before.host_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("Host"))?;
+    let (before, host) = conference_in_scope(&app, &caller, body.conference_id).await?;
     let before_invitees = store::conferences::invitees(&app.db, before.id).await?;
+    let already_invited: Vec<i64> = before_invitees.iter().filter_map(|i| i.host_id).collect();
     let start = body.start.as_deref().unwrap_or(&before.start_local);
     let zone = body.time_zone.as_deref().unwrap_or(&before.time_zone);
     let participants: Vec<i64> = match &body.participants {
         Some(ids) => ids.clone(),
-        None => before_invitees.iter().filter_map(|i| i.host_id).collect(),
+        None => already_invited.clone(),
     };
     let emails = match &body.participant_emails {
         Some(list) => email_invitees(list),
@@ -272,7 +275,15 @@ pub async fn update(
             Some(v) => rules::one_of("mute_mode", v, &MUTE_MODES)?,
             None => before.mute_mode.clone(),
         },
-        invitees: rules::invitees(&app.db, &host, &participants, &emails).await?,
+        invitees: rules::invitees(
+            &app.db,
+            // Hosts already invited may stay, whoever invited them.
+            |h| caller.scope().may_invite(&host, h) || already_invited.contains(&h.id),
+            &host,
+            &participants,
+            &emails,
+        )
+        .await?,
     };
     let saved = conferences::update(
         &app,
@@ -283,7 +294,7 @@ pub async fn update(
     )
     .await?;
     Ok(Json(ConferenceResponse {
-        conference: saved_view(&app, saved),
+        conference: saved_view(&app, saved, &caller),
         message: "Conference updated".into(),
     }))
 }
@@ -301,7 +312,7 @@ pub async fn delete(
         tenant,
         body,
     } = request;
-    let c = conference_in_scope(&app, &caller, body.conference_id).await?;
+    let (c, _) = conference_in_scope(&app, &caller, body.conference_id).await?;
     let invitees = store::conferences::invitees(&app.db, c.id).await?;
     conferences::delete(
         &app,

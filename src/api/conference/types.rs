@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::{
     api::fields::{self, timestamp},
     app::App,
+    auth::{Caller, Role},
     scheduling::{self, conferences::Saved, time},
     store::conferences::{Conference, Invitee},
 };
@@ -207,13 +208,24 @@ pub(super) fn view(app: &App, c: &Conference, invitees: &[Invitee]) -> Conferenc
     }
 }
 
-pub(super) fn saved_view(app: &App, saved: Saved) -> ConferenceView {
+/// The view of a conference just saved, with the moderator links. A HOST scheduling for itself
+/// gets only the links of the invitees it named by email: those of invited colleagues go to
+/// them by mail, and showing them would show the colleagues' email addresses.
+pub(super) fn saved_view(app: &App, saved: Saved, caller: &Caller) -> ConferenceView {
     let mut v = view(app, &saved.conference, &saved.invitees);
+    let invited_host = |email: &str| {
+        saved
+            .invitees
+            .iter()
+            .any(|i| i.host_id.is_some() && i.email == email)
+    };
+    let shown = |email: &str| caller.role != Role::Host || !invited_host(email);
     v.moderator_join_url = Some(saved.host_moderator_url);
     v.moderator_join_urls = Some(
         saved
             .moderator_urls
             .into_iter()
+            .filter(|(email, _)| shown(email))
             .map(|(email, join_url)| ModeratorLink { email, join_url })
             .collect(),
     );

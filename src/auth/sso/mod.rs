@@ -18,7 +18,7 @@ use crate::{
     tenancy::Tenant,
 };
 
-use super::token;
+use super::{Role, Scope, token};
 
 /// Process-wide sign-in state: the failure budget and the HTTP client for OpenID providers.
 pub struct SsoRuntime {
@@ -73,6 +73,14 @@ pub async fn host_by_login_key(
         .ok_or_else(bad_login_key)
 }
 
+/// Whether a company sign-in credential (its login token secret, its OpenID Connect settings)
+/// may sign `host` in: only the hosts its issuer could act on, by the one scope rule. A secret
+/// issued by a company admin of the reseller's admin company thus never signs in the reseller
+/// admin, which would hand that company admin the reseller admin's session.
+pub fn issuer_reaches(issuer_role: &str, company_id: i64, host: &Host) -> bool {
+    Role::parse(issuer_role).is_some_and(|role| Scope::issued_by(role, company_id).sees_host(host))
+}
+
 /// The host named by a signed login token of the tenant's company; spends the token.
 pub async fn host_by_login_token(app: &App, tenant: &Tenant, token: &str) -> AppResult<Host> {
     let secret = store::sso::signing_secret(&app.db, tenant.reseller_id, tenant.company_id)
@@ -83,10 +91,13 @@ pub async fn host_by_login_token(app: &App, tenant: &Tenant, token: &str) -> App
                 "Signed login tokens are not enabled for this company",
             )
         })?;
-    let claims = jwt::verify(&secret, token.trim(), store::now())?;
+    let claims = jwt::verify(&secret.secret, token.trim(), store::now())?;
+    // A host out of the issuer's reach gets the answer of an unknown host: the token's signer
+    // learns nothing about who the reseller admins are.
     let host = store::hosts::get(&app.db, tenant.reseller_id, claims.host_id)
         .await?
         .filter(|h| h.company_id == tenant.company_id)
+        .filter(|h| issuer_reaches(&secret.issuer_role, tenant.company_id, h))
         .ok_or_else(bad_login_key)?;
     let fresh =
         store::sso::spend_token_id(&app.db, tenant.company_id, &claims.jti, claims.expires_at)
@@ -101,8 +112,51 @@ pub async fn host_by_login_token(app: &App, tenant: &Tenant, token: &str) -> App
 }
 
 /// Issues a new signing secret for a company's login tokens; the previous one stops working.
-pub async fn reset_signing_secret(app: &App, company: &Company) -> AppResult<String> {
+/// The secret reaches the hosts that `issuer` (the calling admin's role) reaches.
+pub async fn reset_signing_secret(app: &App, company: &Company, issuer: Role) -> AppResult<String> {
     let secret = token::random_secret();
-    store::sso::set_signing_secret(&app.db, company.reseller_id, company.id, &secret).await?;
+    store::sso::set_signing_secret(
+        &app.db,
+        company.reseller_id,
+        company.id,
+        &secret,
+        issuer.as_str(),
+    )
+    .await?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(role: Role) -> Host {
+        Host {
+            id: 1,
+            reseller_id: 1,
+            company_id: 7,
+            name: "n".into(),
+            email: "n@x.tld".into(),
+            password_hash: None,
+            role: role.as_str().into(),
+            openid_sub: None,
+            access_code: "1234567".into(),
+            moderator_pin: "123456".into(),
+            subscription_ids: "[]".into(),
+            company_hostname: "x.tld".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn company_credentials_reach_what_their_issuer_reaches() {
+        let reseller_admin = host(Role::ResellerAdmin);
+        let plain = host(Role::Host);
+        assert!(!issuer_reaches("COMPANY_ADMIN", 7, &reseller_admin));
+        assert!(issuer_reaches("COMPANY_ADMIN", 7, &plain));
+        assert!(issuer_reaches("RESELLER_ADMIN", 7, &reseller_admin));
+        // An unknown stored role reaches nobody.
+        assert!(!issuer_reaches("SOMETHING", 7, &plain));
+    }
 }

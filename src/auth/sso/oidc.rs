@@ -213,6 +213,13 @@ pub async fn finish(
             .map(|n| n.as_str().to_string()),
     };
     let host = host_for(app, tenant, &company, &settings, &identity).await?;
+    // Settings saved by a company admin reach what that admin reaches: its own provider cannot
+    // vouch for a reseller admin of the admin company.
+    if !super::issuer_reaches(&settings.issuer_role, tenant.company_id, &host) {
+        return Err(refused(
+            "Your account is not linked to a host of this company; ask your administrator",
+        ));
+    }
     Ok((host, pending.next_path))
 }
 

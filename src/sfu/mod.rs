@@ -7,6 +7,7 @@
 mod demux;
 mod engine;
 mod forward;
+mod ice_path;
 mod peer;
 mod speaker;
 pub mod stats;

@@ -223,7 +223,7 @@ impl Engine {
         }
     }
 
-    fn join(
+    pub(super) fn join(
         &mut self,
         room: String,
         id: PeerId,
@@ -266,7 +266,7 @@ impl Engine {
         Ok(())
     }
 
-    fn client_offer(
+    pub(super) fn client_offer(
         &mut self,
         id: PeerId,
         sdp: String,
@@ -336,7 +336,7 @@ impl Engine {
         Ok(())
     }
 
-    fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+    pub(super) fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
         self.stats.totals.datagrams_in += 1;
         let Some(id) = self.demux.route(from, data) else {
             self.stats.totals.dropped_unrouted += 1;
@@ -352,7 +352,7 @@ impl Engine {
         self.dirty.push(id);
     }
 
-    fn timers(&mut self, now: Instant) {
+    pub(super) fn timers(&mut self, now: Instant) {
         while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
             if at > now {
                 break;
@@ -477,6 +477,14 @@ impl Engine {
             RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
                 RTCIceConnectionState::Failed,
             ) => pending.push(Pending::Lost(CloseReason::ConnectionLost)),
+            // Its own timers are off (`ice_path` watches liveness), so this should not come;
+            // if it does, it is counted like ours.
+            RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                RTCIceConnectionState::Disconnected,
+            ) => {
+                self.stats.totals.ice_disconnects += 1;
+                tracing::info!(peer = peer.id, "ICE disconnected (connection's own timer)");
+            }
             // A receive-only peer's tracks are never opened: its packets then find no published
             // track and are dropped on arrival.
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init))
@@ -493,7 +501,7 @@ impl Engine {
     }
 
     /// Every half second: dominant speakers, bitrate caps, reaping peers that never connected.
-    fn tick(&mut self, now: Instant) {
+    pub(super) fn tick(&mut self, now: Instant) {
         let mut announcements = Vec::new();
         for (name, room) in &mut self.rooms {
             if let Some(speaker) = room.speaker.evaluate() {

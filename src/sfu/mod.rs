@@ -9,6 +9,8 @@ mod engine;
 mod forward;
 mod ice_path;
 mod peer;
+#[cfg(test)]
+mod renomination_test;
 mod speaker;
 pub mod stats;
 

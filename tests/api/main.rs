@@ -19,6 +19,7 @@ mod invites;
 mod livestream;
 mod login;
 mod login_load;
+mod media_stability;
 mod meeting_page;
 mod oidc;
 mod onboarding;

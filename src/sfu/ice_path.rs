@@ -85,6 +85,7 @@ pub struct Outbound {
 
 impl IcePath {
     /// The address media goes to, once the client nominated one.
+    #[cfg(test)]
     pub fn nominated(&self) -> Option<SocketAddr> {
         self.nominated
     }

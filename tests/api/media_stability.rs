@@ -27,8 +27,14 @@ const PAGE_STATE: &str = "(async () => {
       if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) { videos += 1; frames += r.framesDecoded; }
       if (r.type === 'transport') pairChanges += r.selectedCandidatePairChanges || 0;
     }
+    const stats = pc ? await pc.getStats() : new Map();
+    const pairs = [];
+    for (const r of stats.values()) if (r.type === 'candidate-pair') {
+      const local = stats.get(r.localCandidateId), remote = stats.get(r.remoteCandidateId);
+      pairs.push([local && local.address, r.state, r.nominated, r.requestsSent, r.responsesReceived, r.requestsReceived, r.bytesSent]);
+    }
     return { me: m ? m.me : null, reconnections: m ? m.reconnections : null,
-             state: pc ? pc.iceConnectionState : null, videos, frames, pairChanges };
+             state: pc ? pc.iceConnectionState : null, videos, frames, pairChanges, pairs };
   })()";
 
 async fn page_state(client: &Client) -> Value {

@@ -26,6 +26,7 @@
     observer, listeners: [], actions: {}, reported: null,
     hand: false, locked: false, unread: 0, speaker: null, view: params.get("view") === "speaker" ? "speaker" : "gallery",
     leaving: false, reconnects: 0, queue: Promise.resolve(),
+    reconnections: 0,          // automatic reconnections since the page opened (reconnects resets)
   };
   window.meeting = state;
 
@@ -552,6 +553,7 @@
     if (state.leaving) return;
     if (state.reconnects >= 5) { finish("Disconnected", `${reason}. Check your network and rejoin.`, "connection_lost"); return; }
     state.reconnects += 1;
+    state.reconnections += 1;
     status(`${reason} — reconnecting…`);
     teardown();
     if (state.screen) { state.screen.getTracks().forEach((t) => t.stop()); state.screen = null; }

@@ -19,8 +19,13 @@ use rtc::{
 use tokio::{net::UdpSocket, sync::mpsc};
 
 use super::{
-    CloseReason, Command, PeerId, SfuConfig, SfuError, SfuEvent, demux::Demux, peer, peer::Peer,
-    speaker::SpeakerTracker, stats::Collector,
+    CloseReason, Command, PeerId, SfuConfig, SfuError, SfuEvent,
+    demux::Demux,
+    ice_path::{IcePath, Liveness},
+    peer,
+    peer::Peer,
+    speaker::SpeakerTracker,
+    stats::Collector,
 };
 
 /// A peer that has not connected by then is dropped.
@@ -105,21 +110,7 @@ pub(super) async fn spawn(
                         return;
                     }
                 };
-                let engine = Engine {
-                    socket,
-                    advertised,
-                    config,
-                    peers: HashMap::new(),
-                    rooms: HashMap::new(),
-                    demux: Demux::default(),
-                    deadlines: BinaryHeap::new(),
-                    dirty: Vec::new(),
-                    stats: Collector::default(),
-                    forwarded_index: HashMap::new(),
-                    next_track: 0,
-                    batch_started: None,
-                    batch_forwarded: 0,
-                };
+                let engine = Engine::new(socket, advertised, config);
                 engine.run(inbox).await;
             });
         })?;
@@ -128,6 +119,24 @@ pub(super) async fn spawn(
 }
 
 impl Engine {
+    pub(super) fn new(socket: UdpSocket, advertised: SocketAddr, config: SfuConfig) -> Self {
+        Engine {
+            socket,
+            advertised,
+            config,
+            peers: HashMap::new(),
+            rooms: HashMap::new(),
+            demux: Demux::default(),
+            deadlines: BinaryHeap::new(),
+            dirty: Vec::new(),
+            stats: Collector::default(),
+            forwarded_index: HashMap::new(),
+            next_track: 0,
+            batch_started: None,
+            batch_forwarded: 0,
+        }
+    }
+
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; 2048];
         let mut next_tick = Instant::now() + TICK;
@@ -214,7 +223,7 @@ impl Engine {
         }
     }
 
-    fn join(
+    pub(super) fn join(
         &mut self,
         room: String,
         id: PeerId,
@@ -251,12 +260,13 @@ impl Engine {
                 receive_only,
                 joined_at: now,
                 next_timeout: None,
+                path: IcePath::default(),
             }),
         );
         Ok(())
     }
 
-    fn client_offer(
+    pub(super) fn client_offer(
         &mut self,
         id: PeerId,
         sdp: String,
@@ -326,7 +336,7 @@ impl Engine {
         Ok(())
     }
 
-    fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+    pub(super) fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
         self.stats.totals.datagrams_in += 1;
         let Some(id) = self.demux.route(from, data) else {
             self.stats.totals.dropped_unrouted += 1;
@@ -335,13 +345,14 @@ impl Engine {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
+        peer.path.inbound(now, from, data);
         let _ = peer
             .pc
             .handle_read(peer::inbound(now, self.advertised, from, data));
         self.dirty.push(id);
     }
 
-    fn timers(&mut self, now: Instant) {
+    pub(super) fn timers(&mut self, now: Instant) {
         while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
             if at > now {
                 break;
@@ -407,12 +418,18 @@ impl Engine {
             }
             while let Some(out) = peer.pc.poll_write() {
                 progressed = true;
-                let to = out.transport.peer_addr;
-                // The connection only writes to addresses it accepted: bind them for routing.
-                if self.demux.route(to, &[]) != Some(id) {
-                    self.demux.bind_addr(to, id);
+                let sent = peer
+                    .path
+                    .outbound(now, out.transport.peer_addr, &out.message);
+                if sent.renominated {
+                    self.stats.totals.ice_renominations += 1;
+                    tracing::info!(peer = id, to = %sent.to, "client nominated another address; media follows");
                 }
-                let _ = self.socket.try_send_to(&out.message, to);
+                // The connection only writes to addresses it accepted: bind them for routing.
+                if self.demux.route(sent.to, &[]) != Some(id) {
+                    self.demux.bind_addr(sent.to, id);
+                }
+                let _ = self.socket.try_send_to(&out.message, sent.to);
             }
             if !progressed {
                 break;
@@ -460,6 +477,14 @@ impl Engine {
             RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
                 RTCIceConnectionState::Failed,
             ) => pending.push(Pending::Lost(CloseReason::ConnectionLost)),
+            // Its own timers are off (`ice_path` watches liveness), so this should not come;
+            // if it does, it is counted like ours.
+            RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                RTCIceConnectionState::Disconnected,
+            ) => {
+                self.stats.totals.ice_disconnects += 1;
+                tracing::info!(peer = peer.id, "ICE disconnected (connection's own timer)");
+            }
             // A receive-only peer's tracks are never opened: its packets then find no published
             // track and are dropped on arrival.
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init))
@@ -476,7 +501,7 @@ impl Engine {
     }
 
     /// Every half second: dominant speakers, bitrate caps, reaping peers that never connected.
-    fn tick(&mut self, now: Instant) {
+    pub(super) fn tick(&mut self, now: Instant) {
         let mut announcements = Vec::new();
         for (name, room) in &mut self.rooms {
             if let Some(speaker) = room.speaker.evaluate() {
@@ -495,6 +520,34 @@ impl Engine {
             .collect();
         for id in stale {
             self.remove_peer(id, Some(CloseReason::NeverConnected), now);
+        }
+        self.check_liveness(now);
+    }
+
+    /// Counts peers that went silent or came back, and removes those silent for too long.
+    fn check_liveness(&mut self, now: Instant) {
+        let mut failed = Vec::new();
+        for peer in self.peers.values_mut() {
+            let before = peer.path.liveness();
+            match peer.path.check(now) {
+                Some(Liveness::Disconnected) => {
+                    self.stats.totals.ice_disconnects += 1;
+                    tracing::info!(
+                        peer = peer.id,
+                        "ICE disconnected: nothing heard from the client"
+                    );
+                }
+                Some(Liveness::Alive) if before == Liveness::Disconnected => {
+                    tracing::info!(peer = peer.id, "ICE connected again");
+                }
+                Some(Liveness::Failed) => failed.push(peer.id),
+                _ => {}
+            }
+        }
+        for id in failed {
+            self.stats.totals.ice_failures += 1;
+            tracing::info!(peer = id, "ICE failed: the client stayed silent");
+            self.remove_peer(id, Some(CloseReason::ConnectionLost), now);
         }
     }
 
@@ -519,9 +572,10 @@ impl Engine {
         }
         let _ = peer.pc.close();
         while let Some(out) = peer.pc.poll_write() {
-            let _ = self
-                .socket
-                .try_send_to(&out.message, out.transport.peer_addr);
+            let sent = peer
+                .path
+                .outbound(now, out.transport.peer_addr, &out.message);
+            let _ = self.socket.try_send_to(&out.message, sent.to);
         }
         self.demux.remove_peer(&peer.ufrag, id);
         let forwarded: Vec<String> = peer

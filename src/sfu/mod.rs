@@ -7,7 +7,10 @@
 mod demux;
 mod engine;
 mod forward;
+mod ice_path;
 mod peer;
+#[cfg(test)]
+mod renomination_test;
 mod speaker;
 pub mod stats;
 

@@ -32,7 +32,7 @@ use rtc::{
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
 
-use super::{PeerId, SfuEvent, TrackSource};
+use super::{PeerId, SfuEvent, TrackSource, ice_path::IcePath};
 
 /// RFC 6464 client-to-mixer audio level, used for dominant-speaker detection.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -91,6 +91,8 @@ pub struct Peer {
     pub receive_only: bool,
     pub joined_at: Instant,
     pub next_timeout: Option<Instant>,
+    /// The nominated client address and liveness, kept outside the connection (see `ice_path`).
+    pub path: IcePath,
 }
 
 /// Hands keyframe requests and bitrate estimates from peers to the engine; without it the
@@ -161,7 +163,8 @@ fn sending_interceptors(registry: Registry, media: &mut MediaEngine) -> Registry
         .with(Slot::SenderReport, SenderReportBuilder::new().build())
 }
 
-/// Builds the server side of a peer connection: ICE-lite with our credentials, one host
+/// Builds the server side of a peer connection: ICE-lite with our credentials (liveness and the
+/// nominated address are `ice_path`'s), one host
 /// candidate (the advertised address of the shared socket), no mDNS, NACK/RTX, RTCP reports and
 /// transport-wide congestion control feedback, and the audio-level header extension. A
 /// receive-only connection (a live stream viewer) gets only the interceptors of what it
@@ -191,9 +194,11 @@ pub fn new_connection(
         .with_lite(true)
         .with_ice_credentials(ufrag.to_string(), pwd.to_string())
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        // Zero turns the connection's own disconnected/failed timers off: they watch only the
+        // first nominated pair, so `ice_path` judges liveness instead.
         .with_ice_timeouts(
-            Some(Duration::from_secs(5)),
-            Some(Duration::from_secs(15)),
+            Some(Duration::ZERO),
+            Some(Duration::ZERO),
             Some(Duration::from_secs(2)),
         )
         .build();

@@ -12,6 +12,12 @@ pub struct SfuStats {
     pub forwarded_packets: u64,
     pub keyframe_requests: u64,
     pub dropped_unrouted: u64,
+    /// Times a client moved its nomination to another of its addresses (media followed).
+    pub ice_renominations: u64,
+    /// Times a peer went silent for longer than the disconnect timeout.
+    pub ice_disconnects: u64,
+    /// Peers removed because they stayed silent past the failure timeout.
+    pub ice_failures: u64,
     /// Forwarding latency (arrival of a packet to sending its copies), microseconds.
     pub forward_latency_p50_us: u64,
     pub forward_latency_p99_us: u64,

@@ -20,6 +20,7 @@ mod livestream;
 mod login;
 mod login_csrf;
 mod login_load;
+mod media_stability;
 mod meeting_page;
 mod oidc;
 mod onboarding;

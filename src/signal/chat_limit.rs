@@ -23,6 +23,15 @@ pub const ROOM_CHAT: Allowance = Allowance {
     per_second: 5.0,
 };
 
+/// What one guest may announce to everyone besides chat — `media_state`, `raise_hand` and
+/// renegotiation `offer`s: a burst of 20, then two a second. Each reaches every member's queue, so
+/// without a limit one guest could fill everyone's and have them disconnected. Moderators are not
+/// limited: they can remove anyone anyway.
+pub const PARTICIPANT_STATE_CHANGES: Allowance = Allowance {
+    burst: 20.0,
+    per_second: 2.0,
+};
+
 /// A token bucket; starts full.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Media, RoomAccess,
-    chat_limit::{PARTICIPANT_CHAT, TokenBucket},
+    chat_limit::{PARTICIPANT_CHAT, PARTICIPANT_STATE_CHANGES, TokenBucket},
     join::wait_for_join,
     link::Link,
     mailbox::{self, Farewell},
@@ -46,6 +46,8 @@ pub(super) struct Joined {
     pub viewer: bool,
     /// This participant's chat allowance (the room has one too).
     pub chat: TokenBucket,
+    /// This participant's allowance of announcements to everyone (state, hand, offers).
+    pub state_changes: TokenBucket,
 }
 
 impl Joined {
@@ -64,6 +66,7 @@ impl Joined {
             lecture_guest,
             viewer,
             chat: TokenBucket::new(PARTICIPANT_CHAT, tokio::time::Instant::now()),
+            state_changes: TokenBucket::new(PARTICIPANT_STATE_CHANGES, tokio::time::Instant::now()),
         }
     }
 }
@@ -200,6 +203,17 @@ async fn handle(
         && let Some(refusal) = viewer::refusal(&message)
     {
         send(socket, &refusal).await;
+        return Flow::Continue;
+    }
+    let announces = matches!(
+        message,
+        ClientMessage::MediaState { .. }
+            | ClientMessage::RaiseHand { .. }
+            | ClientMessage::Offer { .. }
+    );
+    if announces && !me.moderator && !me.state_changes.try_take(tokio::time::Instant::now()) {
+        let why = "You are changing your state too fast; wait a moment";
+        send(socket, &ServerMessage::error("rate_limited", why)).await;
         return Flow::Continue;
     }
     match message {

@@ -331,3 +331,62 @@ async fn names_and_chat_lose_bidirectional_controls(app: TestApp) {
     ws.send(Message::Text(join.into())).await.expect("join");
     assert_eq!(next_json(&mut ws).await["code"], "invalid_name");
 }
+
+on_each_backend!(a_guest_cannot_flood_everyone_with_state_changes);
+
+/// Every `raise_hand` or `media_state` reaches every member's queue: without a limit one guest
+/// could fill them all and have everyone else disconnected.
+async fn a_guest_cannot_flood_everyone_with_state_changes(app: TestApp) {
+    app.joe_room(ROOM, Some(MODERATOR_PIN)).await;
+    let (mut watcher, _) = guest(&app, "Watcher").await;
+    let (mut flooder, _) = guest(&app, "Flooder").await;
+    let started = std::time::Instant::now();
+    for i in 0..2000 {
+        let change = match i % 2 {
+            0 => json!({"type": "raise_hand", "raised": i % 4 == 0}),
+            _ => json!({"type": "media_state", "audio_muted": i % 3 == 0}),
+        };
+        flooder
+            .send(Message::Text(change.to_string().into()))
+            .await
+            .expect("change");
+    }
+    flooder
+        .send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .expect("ping");
+    let mut refused = 0;
+    loop {
+        let message = next_json(&mut flooder).await;
+        match message["type"].as_str() {
+            Some("pong") => break,
+            Some("error") => {
+                assert_eq!(message["code"], "rate_limited", "{message}");
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    let refill = 2 * (started.elapsed().as_secs() as usize + 1);
+    assert!(refused >= 2000 - 20 - refill, "{refused} refused");
+
+    // The watcher heard a bounded number of updates and is still in the meeting.
+    watcher
+        .send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .expect("ping");
+    let mut updates = 0;
+    loop {
+        let message = next_json(&mut watcher).await;
+        match message["type"].as_str() {
+            Some("pong") => break,
+            Some("participant_updated") => updates += 1,
+            Some("participant_left") => panic!("nobody left: {message}"),
+            _ => {}
+        }
+    }
+    assert!(
+        updates <= 20 + refill,
+        "{updates} updates reached the watcher"
+    );
+}

@@ -10,7 +10,8 @@ pub mod error;
 pub mod mail;
 pub mod outbound;
 pub mod scheduling;
-pub mod sfu;
+/// The media server, its own crate (`crates/sfu`) so that it cannot reach HTTP, SQL or serde.
+pub use confab_sfu as sfu;
 pub mod signal;
 pub mod store;
 pub mod tenancy;

@@ -6,6 +6,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::sfu::TrackSource;
 
+/// [`TrackSource`] on the wire (`microphone`, `camera`, `screen`); the SFU crate knows no serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WireSource {
+    Microphone,
+    Camera,
+    Screen,
+}
+
+impl From<WireSource> for TrackSource {
+    fn from(source: WireSource) -> Self {
+        match source {
+            WireSource::Microphone => TrackSource::Microphone,
+            WireSource::Camera => TrackSource::Camera,
+            WireSource::Screen => TrackSource::Screen,
+        }
+    }
+}
+
+impl From<TrackSource> for WireSource {
+    fn from(source: TrackSource) -> Self {
+        match source {
+            TrackSource::Microphone => WireSource::Microphone,
+            TrackSource::Camera => WireSource::Camera,
+            TrackSource::Screen => WireSource::Screen,
+        }
+    }
+}
+
 /// What a client may send.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -31,7 +60,7 @@ pub enum ClientMessage {
     Offer {
         sdp: String,
         #[serde(default)]
-        sources: HashMap<String, TrackSource>,
+        sources: HashMap<String, WireSource>,
     },
     /// The client's answer to a server offer.
     Answer { sdp: String },
@@ -128,7 +157,7 @@ pub enum ServerMessage {
         stream_id: String,
         track_id: String,
         kind: String,
-        source: TrackSource,
+        source: WireSource,
     },
     TrackRemoved {
         participant_id: String,
@@ -227,7 +256,7 @@ mod tests {
             serde_json::from_str(r#"{"type":"offer","sdp":"v=0","sources":{"abc":"screen"}}"#)
                 .unwrap();
         assert!(
-            matches!(offer, ClientMessage::Offer { ref sources, .. } if sources["abc"] == TrackSource::Screen)
+            matches!(offer, ClientMessage::Offer { ref sources, .. } if sources["abc"] == WireSource::Screen)
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"explode"}"#).is_err());
         assert!(

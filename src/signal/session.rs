@@ -151,7 +151,7 @@ pub async fn run(
                         stream_id: t.stream_id,
                         track_id: t.track_id,
                         kind: t.kind,
-                        source: t.source,
+                        source: t.source.into(),
                     },
                     SfuEvent::TrackRemoved { publisher, track_id } => {
                         ServerMessage::TrackRemoved { participant_id: wire_id(publisher), track_id }
@@ -224,7 +224,14 @@ async fn handle(
             )
             .await;
         }
-        ClientMessage::Offer { sdp, sources } => match media.sfu.offer(me.peer, sdp, sources).await
+        ClientMessage::Offer { sdp, sources } => match media
+            .sfu
+            .offer(
+                me.peer,
+                sdp,
+                sources.into_iter().map(|(id, s)| (id, s.into())).collect(),
+            )
+            .await
         {
             Ok(sdp) => {
                 send(socket, &ServerMessage::Answer { sdp }).await;

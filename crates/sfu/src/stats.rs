@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A snapshot of the SFU's work since start.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SfuStats {
     pub peers: usize,
     pub rooms: usize,

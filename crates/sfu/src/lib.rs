@@ -35,8 +35,7 @@ pub struct SfuConfig {
 }
 
 /// Which device a published track comes from, as declared by the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrackSource {
     Microphone,
     Camera,
@@ -44,7 +43,7 @@ pub enum TrackSource {
 }
 
 /// A track another participant publishes, as a subscriber sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PublishedTrack {
     pub publisher: PeerId,
     /// `msid` stream id in the subscriber's SDP.

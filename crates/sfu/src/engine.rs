@@ -234,9 +234,9 @@ impl Engine {
         if self.peers.contains_key(&id) {
             return Err(SfuError::DuplicatePeer);
         }
-        let ufrag = format!("cf{id:x}{}", &crate::auth::token::random_secret()[..8])
-            .replace(['-', '_'], "x");
-        let pwd = crate::auth::token::random_secret().replace(['-', '_'], "x");
+        // The ufrag starts with the peer id so that logs name the peer; both are ICE characters.
+        let ufrag = format!("cf{id:x}{}", ice_chars(8));
+        let pwd = ice_chars(32);
         let pc = peer::new_connection(now, &ufrag, &pwd, self.advertised, receive_only)
             .map_err(|e| SfuError::BadDescription(e.to_string()))?;
         self.demux.add_peer(&ufrag, id);
@@ -600,4 +600,15 @@ impl Engine {
             self.unsubscribe_all(&peer.room, id, &forwarded, now);
         }
     }
+}
+
+/// `len` random letters and digits: valid ICE ufrag/password characters (RFC 8445 `ice-char`);
+/// 32 of them carry 190 bits.
+fn ice_chars(len: usize) -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }

@@ -154,7 +154,7 @@ pub(super) async fn wait_for_join(
             .await;
             return None;
         }
-        if !moderator && media.hub.is_locked(&access.room_key).await {
+        if !moderator && media.hub.is_locked(access.room_key.as_str()).await {
             send(
                 socket,
                 &ServerMessage::error("room_locked", "The host has locked this meeting"),
@@ -185,7 +185,7 @@ pub(super) async fn wait_for_join(
         let others = match media
             .hub
             .join(
-                &access.room_key,
+                access.room_key.as_str(),
                 &access.record,
                 peer,
                 view,
@@ -211,12 +211,15 @@ pub(super) async fn wait_for_join(
             role,
             participants: others,
             ice_servers: media.ice_servers.clone(),
-            viewers: media.hub.audience.count(&access.room_key),
+            viewers: media.hub.audience.count(access.room_key.as_str()),
             room: access.view(),
         };
         if !send(socket, &joined).await {
             media.sfu.leave(peer);
-            media.hub.leave(&access.room_key, peer, "left").await;
+            media
+                .hub
+                .leave(access.room_key.as_str(), peer, "left")
+                .await;
             return None;
         }
         let lecture_guest = !moderator && access.mute_mode == "lecture";

@@ -35,6 +35,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::{
     app::AppState,
     error::{AppError, AppResult},
+    sfu::RoomId,
     sfu::{PeerId, SfuHandle},
     store,
     tenancy::{Tenant, hosts::CODE_DIGITS, names, normalize_hostname},
@@ -78,7 +79,9 @@ impl Media {
 /// Everything a session needs to know about the room it joins.
 #[derive(Debug, Clone)]
 pub struct RoomAccess {
-    pub room_key: String,
+    /// The room's one key, inside this process and the SFU: reseller and access code (access codes
+    /// are unique per reseller).
+    pub room_key: RoomId,
     pub record: RoomRecord,
     pub host_name: String,
     /// The page title: a conference's subject, else "Meeting with <host>".
@@ -104,13 +107,18 @@ impl RoomAccess {
     }
 }
 
+/// The key of the room with `access_code` in a reseller (codes are unique per reseller).
+pub fn room_id(reseller_id: i64, access_code: &str) -> RoomId {
+    RoomId::new(format!("{reseller_id}:{access_code}"))
+}
+
 /// Finds the room behind an access code on this tenant's domain: a host's personal room, or a
 /// scheduled conference with its own one-time code (open from shortly before its start until its
 /// end).
 pub async fn resolve_room(state: &AppState, tenant: &Tenant, code: &str) -> AppResult<RoomAccess> {
     let code = names::digits("access_code", code, CODE_DIGITS.0, CODE_DIGITS.1)
         .map_err(|_| AppError::not_found("Meeting room"))?;
-    let room_key = format!("{}:{code}", tenant.reseller_id);
+    let room_key = room_id(tenant.reseller_id, &code);
     if let Some((host_id, host_name, moderator_pin)) =
         store::meetings::host_room(&state.db, tenant.reseller_id, tenant.company_id, &code).await?
     {

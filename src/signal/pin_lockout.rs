@@ -94,7 +94,7 @@ impl PinLockout {
 pub(super) fn refusal_while_locked(media: &Media, access: &RoomAccess) -> Option<ServerMessage> {
     let secs = media
         .pin_lockout
-        .locked_for(&access.room_key, Instant::now())?;
+        .locked_for(access.room_key.as_str(), Instant::now())?;
     Some(ServerMessage::error(
         "pin_locked",
         format!("Too many wrong PINs for this meeting; try again in {secs} seconds"),
@@ -106,7 +106,7 @@ pub(super) fn count_wrong_pin(media: &Media, access: &RoomAccess, client: IpAddr
     let _ = media.attempts.check_key(&address_key(client));
     if let Some(secs) = media
         .pin_lockout
-        .record_failure(&access.room_key, Instant::now())
+        .record_failure(access.room_key.as_str(), Instant::now())
     {
         tracing::warn!(
             room = %access.room_key,

@@ -172,9 +172,15 @@ pub async fn run(
     };
     media.sfu.leave(joined.peer);
     if joined.viewer {
-        media.hub.remove_viewer(&access.room_key, joined.peer).await;
+        media
+            .hub
+            .remove_viewer(access.room_key.as_str(), joined.peer)
+            .await;
     } else {
-        media.hub.leave(&access.room_key, joined.peer, reason).await;
+        media
+            .hub
+            .leave(access.room_key.as_str(), joined.peer, reason)
+            .await;
     }
     socket.close().await;
 }
@@ -377,7 +383,7 @@ async fn handle(
                 return Flow::Continue;
             }
             media.hub.end(room).await;
-            media.sfu.end_room(room);
+            media.sfu.end_room(&access.room_key);
         }
         ClientMessage::Leave {} => return Flow::Leave("left"),
         ClientMessage::Ping {} => {

@@ -55,7 +55,11 @@ pub(super) async fn admit(
             return None;
         }
     };
-    if let Err(err) = media.sfu.join_receive_only(room, peer, sfu_tx).await {
+    if let Err(err) = media
+        .sfu
+        .join_receive_only(&access.room_key, peer, sfu_tx)
+        .await
+    {
         media.hub.remove_viewer(room, peer).await;
         let refused = ServerMessage::error("media_unavailable", err.to_string());
         send(socket, &refused).await;

@@ -19,7 +19,7 @@ use rtc::{
 use tokio::{net::UdpSocket, sync::mpsc};
 
 use super::{
-    CloseReason, Command, PeerId, SfuConfig, SfuError, SfuEvent,
+    CloseReason, Command, PeerId, RoomId, SfuConfig, SfuError, SfuEvent,
     demux::Demux,
     ice_path::{IcePath, Liveness},
     peer,
@@ -43,7 +43,8 @@ pub(super) struct Room {
 /// Media work found while servicing one peer, done once its borrow ends.
 pub(super) enum Pending {
     Rtp {
-        forwarded_id: String,
+        // Shared, not copied: one of these is made for every packet received.
+        forwarded_id: std::sync::Arc<str>,
         packet: rtc::rtp::Packet,
     },
     Feedback {
@@ -65,7 +66,7 @@ pub(super) struct Engine {
     pub config: SfuConfig,
     // Boxed: a peer connection is large, and peers move in and out of the map while serviced.
     pub peers: HashMap<PeerId, Box<Peer>>,
-    pub rooms: HashMap<String, Room>,
+    pub rooms: HashMap<RoomId, Room>,
     pub demux: Demux,
     pub deadlines: BinaryHeap<Reverse<(Instant, PeerId)>>,
     pub dirty: Vec<PeerId>,
@@ -225,7 +226,7 @@ impl Engine {
 
     pub(super) fn join(
         &mut self,
-        room: String,
+        room: RoomId,
         id: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
         receive_only: bool,
@@ -551,7 +552,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn broadcast(&self, room: &str, event: SfuEvent) {
+    pub(super) fn broadcast(&self, room: &RoomId, event: SfuEvent) {
         let Some(room) = self.rooms.get(room) else {
             return;
         };
@@ -581,7 +582,7 @@ impl Engine {
         let forwarded: Vec<String> = peer
             .published
             .values()
-            .map(|p| p.forwarded_id.clone())
+            .map(|p| p.forwarded_id.to_string())
             .collect();
         for forwarded_id in &forwarded {
             self.forwarded_index.remove(forwarded_id);

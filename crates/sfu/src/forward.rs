@@ -20,7 +20,7 @@ use rtc::{
 };
 
 use super::{
-    PeerId, PublishedTrack, SfuEvent, TrackSource,
+    PeerId, PublishedTrack, RoomId, SfuEvent, TrackSource,
     engine::{Engine, Pending},
     peer::{AUDIO_LEVEL_URI, Peer, Published, Subscription},
 };
@@ -74,7 +74,7 @@ impl Engine {
                 receiver_id: init.receiver_id,
                 kind,
                 source,
-                forwarded_id,
+                forwarded_id: forwarded_id.into(),
                 media_ssrc: Some(init.ssrc),
                 mime: (!codec.mime_type.is_empty()).then(|| codec.mime_type.clone()),
                 clock_rate: codec.clock_rate,
@@ -118,23 +118,28 @@ impl Engine {
         });
     }
 
-    /// Copies a packet to every ready subscriber of the track, rewritten for its leg.
+    /// Copies a packet to every ready subscriber of the track, rewritten for its leg. Allocates
+    /// nothing per packet: the payload is shared, the header has no extension list left to copy,
+    /// and the room's member list is read in place.
     pub(super) fn forward(
         &mut self,
         publisher: PeerId,
         forwarded_id: &str,
-        packet: rtc::rtp::Packet,
+        mut packet: rtc::rtp::Packet,
         now: Instant,
     ) {
-        let Some(room) = self.peers.get(&publisher).map(|p| p.room.clone()) else {
+        // Extension ids differ per leg; the forwarded stream carries none. Dropped once here, so
+        // each subscriber's copy below clones an empty list.
+        packet.header.extension = false;
+        packet.header.extensions.clear();
+        packet.header.extension_profile = 0;
+        let Some(room) = self.peers.get(&publisher).map(|p| &p.room) else {
             return;
         };
-        let members = self
-            .rooms
-            .get(&room)
-            .map(|r| r.peers.clone())
-            .unwrap_or_default();
-        for id in members {
+        let Some(members) = self.rooms.get(room).map(|r| &r.peers) else {
+            return;
+        };
+        for &id in members {
             if id == publisher {
                 continue;
             }
@@ -150,10 +155,6 @@ impl Engine {
             let mut copy = packet.clone();
             copy.header.ssrc = sub.ssrc;
             copy.header.payload_type = pt;
-            // Extension ids differ per leg; the forwarded stream carries none.
-            copy.header.extension = false;
-            copy.header.extensions.clear();
-            copy.header.extension_profile = 0;
             let sender_id = sub.sender_id;
             if let Some(mut sender) = peer.pc.rtp_sender(sender_id)
                 && sender.write_rtp(now, copy).is_ok()
@@ -239,7 +240,7 @@ impl Engine {
                 let lowest = self
                     .peers
                     .values()
-                    .filter_map(|s| s.subscriptions.get(&published.forwarded_id))
+                    .filter_map(|s| s.subscriptions.get(&*published.forwarded_id))
                     .filter_map(|s| s.remb)
                     .fold(cap, f32::min);
                 caps.push((peer.id, track_id.clone(), lowest.max(64_000.0)));
@@ -293,8 +294,8 @@ impl Engine {
             return;
         };
         let room = peer.room.clone();
-        self.forwarded_index.remove(&published.forwarded_id);
-        self.unsubscribe_all(&room, publisher, &[published.forwarded_id], now);
+        self.forwarded_index.remove(&*published.forwarded_id);
+        self.unsubscribe_all(&room, publisher, &[published.forwarded_id.to_string()], now);
     }
 
     /// A newly negotiated peer subscribes to everything already published in its room.
@@ -339,7 +340,7 @@ impl Engine {
             rtcp_feedback: vec![],
         };
         let (kind, forwarded_id, track_source) =
-            (source.kind, source.forwarded_id.clone(), source.source);
+            (source.kind, source.forwarded_id.to_string(), source.source);
         let Some(peer) = self.peers.get_mut(&subscriber) else {
             return;
         };
@@ -489,7 +490,7 @@ impl Engine {
     /// A publisher left: its tracks are removed from every subscriber, which renegotiates.
     pub(super) fn unsubscribe_all(
         &mut self,
-        room: &str,
+        room: &RoomId,
         publisher: PeerId,
         forwarded: &[String],
         _now: Instant,

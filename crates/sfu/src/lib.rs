@@ -23,6 +23,27 @@ pub use stats::SfuStats;
 /// Identifies a participant's connection inside the SFU (unique per process).
 pub type PeerId = u64;
 
+/// A room inside the SFU: an opaque key the caller chooses (one per tenant room). Cheap to
+/// clone, since the forwarding path looks a publisher's room up for every packet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(std::sync::Arc<str>);
+
+impl RoomId {
+    pub fn new(key: impl Into<std::sync::Arc<str>>) -> Self {
+        Self(key.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RoomId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Where the SFU listens and what it advertises.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -93,7 +114,7 @@ pub enum SfuError {
 
 pub(crate) enum Command {
     Join {
-        room: String,
+        room: RoomId,
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
         receive_only: bool,
@@ -118,7 +139,7 @@ pub(crate) enum Command {
         muted: bool,
     },
     EndRoom {
-        room: String,
+        room: RoomId,
     },
     Stats {
         reply: oneshot::Sender<SfuStats>,
@@ -158,7 +179,7 @@ impl SfuHandle {
     /// Adds a peer to a room; `events` receives everything the SFU has to say to it.
     pub async fn join(
         &self,
-        room: &str,
+        room: &RoomId,
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
     ) -> Result<(), SfuError> {
@@ -169,7 +190,7 @@ impl SfuHandle {
     /// neither published nor forwarded, so it can never appear to the room.
     pub async fn join_receive_only(
         &self,
-        room: &str,
+        room: &RoomId,
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
     ) -> Result<(), SfuError> {
@@ -178,13 +199,13 @@ impl SfuHandle {
 
     async fn join_as(
         &self,
-        room: &str,
+        room: &RoomId,
         peer: PeerId,
         events: mpsc::UnboundedSender<SfuEvent>,
         receive_only: bool,
     ) -> Result<(), SfuError> {
         self.ask(|reply| Command::Join {
-            room: room.to_string(),
+            room: room.clone(),
             peer,
             events,
             receive_only,
@@ -232,10 +253,8 @@ impl SfuHandle {
     }
 
     /// Removes every peer of a room.
-    pub fn end_room(&self, room: &str) {
-        let _ = self.commands.send(Command::EndRoom {
-            room: room.to_string(),
-        });
+    pub fn end_room(&self, room: &RoomId) {
+        let _ = self.commands.send(Command::EndRoom { room: room.clone() });
     }
 
     /// Counters and latency figures since start.

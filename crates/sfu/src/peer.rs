@@ -43,7 +43,7 @@ pub struct Published {
     pub kind: RtpCodecKind,
     pub source: TrackSource,
     /// Track id subscribers see; unique in the process.
-    pub forwarded_id: String,
+    pub forwarded_id: std::sync::Arc<str>,
     pub media_ssrc: Option<u32>,
     pub mime: Option<String>,
     pub clock_rate: u32,
@@ -71,7 +71,7 @@ pub struct Subscription {
 /// One participant's connection.
 pub struct Peer {
     pub id: PeerId,
-    pub room: String,
+    pub room: crate::RoomId,
     pub pc: RTCPeerConnection,
     pub events: mpsc::UnboundedSender<SfuEvent>,
     pub ufrag: String,

@@ -184,7 +184,7 @@ async fn the_sfu_follows_a_renomination_and_counts_the_new_pair_as_alive() {
     let start = Instant::now();
     let (events, mut closed) = mpsc::unbounded_channel();
     engine
-        .join("room".into(), PEER, events, false, start)
+        .join(crate::RoomId::new("room"), PEER, events, false, start)
         .expect("join");
     let answer = engine
         .client_offer(PEER, offer(), HashMap::new(), start)

@@ -15,6 +15,7 @@ use crate::{
     auth::{rate_limit::LoginLimiter, sso::SsoRuntime},
     config::Config,
     mail::{self, transport::Transport},
+    metrics::Metrics,
     sfu::{SfuConfig, SfuHandle},
     signal::{self, Media, MediaHandle, hub::Hub},
     store::{self, Db},
@@ -37,6 +38,9 @@ pub struct App {
     pub sso: SsoRuntime,
     /// Signs the CSRF tokens of forms.
     pub form_key: web::csrf::FormKey,
+    /// Prometheus figures; present only when `metrics_listen` is set, so nothing is recorded
+    /// for a listener that does not exist.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.
@@ -105,6 +109,7 @@ impl AppState {
         );
         let sso = SsoRuntime::new(&config)?;
         let form_key = web::csrf::FormKey::load(&db).await?;
+        let metrics = config.metrics_listen.map(|_| Arc::new(Metrics::new()));
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -115,6 +120,7 @@ impl AppState {
             sso,
             form_key,
             media: None,
+            metrics,
         })))
     }
 }
@@ -124,7 +130,8 @@ pub fn router(state: AppState) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    Router::new()
+    let metrics = state.metrics.clone();
+    let router = Router::new()
         .nest("/enterprise_api", api::router())
         .merge(web::router())
         .merge(signal::router())
@@ -145,8 +152,17 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             crate::tenancy::refuse_ambiguous_host,
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Outermost, so a request refused by any layer above is counted too; `Router::layer` runs
+    // it after routing, where the matched route template is known.
+    let router = match metrics {
+        Some(metrics) => router.layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::record,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// 405 with the same JSON body as every other error.
@@ -216,6 +232,20 @@ pub async fn serve_all(
         shutdown.await;
         let _ = stop.send(true);
     });
+    if let (Some(listen), Some(metrics)) = (state.config.metrics_listen, &state.metrics) {
+        // Bound here, before serving, so a taken port stops start-up like the main listener.
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot bind metrics_listen {listen}: {err}"))?;
+        tracing::info!(%listen, "metrics listening on /metrics");
+        let sfu = state.media.as_ref().map(|m| m.sfu.clone());
+        tokio::spawn(crate::metrics::serve(
+            listener,
+            metrics.clone(),
+            sfu,
+            stopped.clone(),
+        ));
+    }
     let mut plain = router(state.clone());
     if let Some((tls_listener, certs, config)) = tls {
         let https = crate::tls::with_hsts(router(state.clone()));

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod outbound;
 pub mod scheduling;
 /// The media server, its own crate (`crates/sfu`) so that it cannot reach HTTP, SQL or serde.

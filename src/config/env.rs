@@ -118,6 +118,9 @@ impl Config {
         if let Some(v) = var("CONFAB_TLS_LISTEN") {
             self.tls_listen = optional("CONFAB_TLS_LISTEN", &v)?;
         }
+        if let Some(v) = var("CONFAB_METRICS_LISTEN") {
+            self.metrics_listen = optional("CONFAB_METRICS_LISTEN", &v)?;
+        }
         if let Some(v) = var("CONFAB_TLS_CERT_DIR").filter(|v| !v.is_empty()) {
             self.tls_cert_dir = PathBuf::from(v);
         }

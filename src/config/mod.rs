@@ -68,6 +68,8 @@ pub struct Config {
     pub scheduler_poll_secs: u64,
     /// Address the HTTPS listener binds (e.g. `0.0.0.0:443`); unset = no TLS termination here.
     pub tls_listen: Option<SocketAddr>,
+    /// Address of the Prometheus listener (`GET /metrics`), e.g. `127.0.0.1:9090`; unset = none.
+    pub metrics_listen: Option<SocketAddr>,
     /// Folder of `<hostname>.pem` + `<hostname>.key` (and `_wildcard.<domain>.pem/.key`) files.
     pub tls_cert_dir: PathBuf,
     /// How often the certificate folder is checked for changed files, in seconds.
@@ -127,6 +129,7 @@ impl Default for Config {
             conference_join_early_secs: 15 * 60,
             scheduler_poll_secs: 30,
             tls_listen: None,
+            metrics_listen: None,
             tls_cert_dir: PathBuf::from("data/certs"),
             tls_reload_secs: 30,
             domain_verify_connect_to: None,
@@ -300,6 +303,18 @@ impl Config {
         {
             return Err(invalid("tls_listen", "must differ from listen"));
         }
+        if let Some(metrics) = self.metrics_listen {
+            // Port 0 would pick a port nobody can learn, so a scraper could never find it.
+            if metrics.port() == 0 {
+                return Err(invalid("metrics_listen", "needs a port other than 0"));
+            }
+            if metrics == self.listen || Some(metrics) == self.tls_listen {
+                return Err(invalid(
+                    "metrics_listen",
+                    "must differ from listen and tls_listen: metrics are never public",
+                ));
+            }
+        }
         self.validate_acme()
     }
 
@@ -430,6 +445,7 @@ impl fmt::Debug for Config {
             )
             .field("scheduler_poll_secs", &self.scheduler_poll_secs)
             .field("tls_listen", &self.tls_listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("tls_cert_dir", &self.tls_cert_dir)
             .field("tls_reload_secs", &self.tls_reload_secs)
             .field("domain_verify_connect_to", &self.domain_verify_connect_to)

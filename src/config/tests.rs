@@ -158,3 +158,27 @@ fn debug_redacts_secrets() {
         "{shown}"
     );
 }
+
+#[test]
+fn metrics_listener_is_off_by_default_and_never_the_public_one() {
+    let mut config = Config::default();
+    assert_eq!(config.metrics_listen, None);
+    config
+        .apply_env(|name| (name == "CONFAB_METRICS_LISTEN").then(|| "127.0.0.1:9090".into()))
+        .unwrap();
+    assert_eq!(config.metrics_listen.map(|a| a.port()), Some(9090));
+    assert!(config.validate().is_ok());
+    let err = config
+        .apply_env(|name| (name == "CONFAB_METRICS_LISTEN").then(|| "9090".into()))
+        .unwrap_err();
+    assert!(err.to_string().contains("CONFAB_METRICS_LISTEN"), "{err}");
+    for bad in ["127.0.0.1:8080", "127.0.0.1:0"] {
+        config.metrics_listen = Some(bad.parse().unwrap());
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("metrics_listen"), "{bad}: {err}");
+    }
+    config
+        .apply_env(|name| (name == "CONFAB_METRICS_LISTEN").then(|| "".into()))
+        .unwrap();
+    assert_eq!(config.metrics_listen, None, "empty turns it off");
+}

@@ -22,6 +22,7 @@ mod login_csrf;
 mod login_load;
 mod media_stability;
 mod meeting_page;
+mod metrics;
 mod oidc;
 mod onboarding;
 mod outbound;

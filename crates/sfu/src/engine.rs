@@ -25,7 +25,7 @@ use super::{
     peer,
     peer::Peer,
     speaker::SpeakerTracker,
-    stats::Collector,
+    stats::{Collector, SfuStats},
 };
 
 /// A peer that has not connected by then is dropped.
@@ -218,10 +218,20 @@ impl Engine {
                     self.remove_peer(peer, None, now);
                 }
             }
-            Command::Stats { reply } => {
-                let _ = reply.send(self.stats.snapshot(self.peers.len(), self.rooms.len()));
+            Command::Stats { reply, percentiles } => {
+                let _ = reply.send(self.snapshot(percentiles));
             }
         }
+    }
+
+    /// The collector's totals with the current gauges.
+    pub(super) fn snapshot(&self, percentiles: bool) -> SfuStats {
+        let mut stats = self.stats.snapshot(percentiles);
+        stats.peers = self.peers.len();
+        stats.rooms = self.rooms.len();
+        stats.published_tracks = self.peers.values().map(|p| p.published.len()).sum();
+        stats.subscriptions = self.peers.values().map(|p| p.subscriptions.len()).sum();
+        stats
     }
 
     pub(super) fn join(
@@ -339,6 +349,7 @@ impl Engine {
 
     pub(super) fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
         self.stats.totals.datagrams_in += 1;
+        self.stats.totals.received_bytes += data.len() as u64;
         let Some(id) = self.demux.route(from, data) else {
             self.stats.totals.dropped_unrouted += 1;
             return;
@@ -384,13 +395,12 @@ impl Engine {
             }
             self.negotiate_pending(now);
         }
-        if let Some(started) = self.batch_started.take() {
-            let elapsed = started.elapsed();
-            for _ in 0..self.batch_forwarded.min(64) {
-                self.stats.latency(elapsed);
-            }
-            self.batch_forwarded = 0;
+        if let Some(started) = self.batch_started.take()
+            && self.batch_forwarded > 0
+        {
+            self.stats.latency(started.elapsed(), self.batch_forwarded);
         }
+        self.batch_forwarded = 0;
     }
 
     fn service(&mut self, id: PeerId, now: Instant) {
@@ -430,7 +440,9 @@ impl Engine {
                 if self.demux.route(sent.to, &[]) != Some(id) {
                     self.demux.bind_addr(sent.to, id);
                 }
-                let _ = self.socket.try_send_to(&out.message, sent.to);
+                if self.socket.try_send_to(&out.message, sent.to).is_err() {
+                    self.stats.totals.dropped_send_failed += 1;
+                }
             }
             if !progressed {
                 break;

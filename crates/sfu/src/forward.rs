@@ -17,12 +17,14 @@ use rtc::{
             RtpCodecKind,
         },
     },
+    shared::marshal::MarshalSize,
 };
 
 use super::{
     PeerId, PublishedTrack, RoomId, SfuEvent, TrackSource,
     engine::{Engine, Pending},
     peer::{AUDIO_LEVEL_URI, Peer, Published, Subscription},
+    stats::KeyframeCause,
 };
 
 /// Keyframe requests to one publisher track are spaced at least this much.
@@ -97,10 +99,12 @@ impl Engine {
     ) {
         self.stats.totals.rtp_in += 1;
         let Some(published) = peer.published.get(track_id) else {
+            self.stats.totals.dropped_unpublished += 1;
             return;
         };
         if published.kind == RtpCodecKind::Audio {
             if peer.forced_audio_mute {
+                self.stats.totals.dropped_muted += 1;
                 return;
             }
             if let Some(level) = published
@@ -156,10 +160,12 @@ impl Engine {
             copy.header.ssrc = sub.ssrc;
             copy.header.payload_type = pt;
             let sender_id = sub.sender_id;
+            let bytes = copy.marshal_size() as u64;
             if let Some(mut sender) = peer.pc.rtp_sender(sender_id)
                 && sender.write_rtp(now, copy).is_ok()
             {
                 self.stats.totals.forwarded_packets += 1;
+                self.stats.totals.forwarded_bytes += bytes;
                 self.batch_forwarded += 1;
                 self.dirty.push(id);
             }
@@ -178,7 +184,11 @@ impl Engine {
         let mut wants_keyframe = false;
         for packet in &packets {
             let any = packet.as_any();
-            if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+            if any.is::<PictureLossIndication>() {
+                self.stats.totals.pli_received += 1;
+                wants_keyframe = true;
+            } else if any.is::<FullIntraRequest>() {
+                self.stats.totals.fir_received += 1;
                 wants_keyframe = true;
             } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
                 && let Some(sub) = self
@@ -192,23 +202,32 @@ impl Engine {
         if wants_keyframe
             && let Some((publisher, track)) = self.forwarded_index.get(forwarded_id).cloned()
         {
-            self.request_keyframe(publisher, &track, now);
+            self.request_keyframe(publisher, &track, KeyframeCause::Relayed, now);
         }
     }
 
     /// Sends a PLI to a publisher's video track, at most once per [`PLI_SPACING`].
-    pub(super) fn request_keyframe(&mut self, publisher: PeerId, track_id: &str, now: Instant) {
+    pub(super) fn request_keyframe(
+        &mut self,
+        publisher: PeerId,
+        track_id: &str,
+        cause: KeyframeCause,
+        now: Instant,
+    ) {
         let Some(peer) = self.peers.get_mut(&publisher) else {
             return;
         };
         let Some(published) = peer.published.get_mut(track_id) else {
             return;
         };
-        if published.kind != RtpCodecKind::Video
-            || published
-                .last_pli
-                .is_some_and(|t| now.duration_since(t) < PLI_SPACING)
+        if published.kind != RtpCodecKind::Video {
+            return;
+        }
+        if published
+            .last_pli
+            .is_some_and(|t| now.duration_since(t) < PLI_SPACING)
         {
+            self.stats.totals.keyframe_requests_coalesced += 1;
             return;
         }
         let (Some(ssrc), receiver_id) = (published.media_ssrc, published.receiver_id) else {
@@ -221,7 +240,7 @@ impl Engine {
                 media_ssrc: ssrc,
             };
             if receiver.write_rtcp(now, vec![Box::new(pli)]).is_ok() {
-                self.stats.totals.keyframe_requests += 1;
+                self.stats.keyframe_sent(cause);
                 self.dirty.push(publisher);
             }
         }
@@ -282,7 +301,7 @@ impl Engine {
         for id in members.into_iter().filter(|id| *id != publisher) {
             self.subscribe(id, publisher, track_id);
         }
-        self.request_keyframe(publisher, track_id, now);
+        self.request_keyframe(publisher, track_id, KeyframeCause::NewTrack, now);
     }
 
     /// A publisher stopped one track: subscribers drop it and renegotiate.
@@ -483,7 +502,7 @@ impl Engine {
             }
         }
         for (publisher, track) in keyframes {
-            self.request_keyframe(publisher, &track, now);
+            self.request_keyframe(publisher, &track, KeyframeCause::NewSubscriber, now);
         }
     }
 

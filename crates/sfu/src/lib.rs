@@ -18,7 +18,7 @@ use std::{collections::HashMap, net::SocketAddr};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use stats::SfuStats;
+pub use stats::{LATENCY_BUCKETS_US, LatencyHistogram, SfuStats};
 
 /// Identifies a participant's connection inside the SFU (unique per process).
 pub type PeerId = u64;
@@ -143,6 +143,8 @@ pub(crate) enum Command {
     },
     Stats {
         reply: oneshot::Sender<SfuStats>,
+        /// Whether to compute the latency percentiles (a sort of 65 536 samples).
+        percentiles: bool,
     },
 }
 
@@ -257,8 +259,22 @@ impl SfuHandle {
         let _ = self.commands.send(Command::EndRoom { room: room.clone() });
     }
 
-    /// Counters and latency figures since start.
+    /// Counters and latency figures since start, with the latency percentiles.
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {
-        self.ask(|reply| Command::Stats { reply }).await
+        self.ask(|reply| Command::Stats {
+            reply,
+            percentiles: true,
+        })
+        .await
+    }
+
+    /// The same without the percentiles (left 0): every counter, gauge and the latency
+    /// histogram, cheap enough on the engine thread for every metrics scrape.
+    pub async fn counters(&self) -> Result<SfuStats, SfuError> {
+        self.ask(|reply| Command::Stats {
+            reply,
+            percentiles: false,
+        })
+        .await
     }
 }

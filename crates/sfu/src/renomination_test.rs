@@ -240,9 +240,7 @@ async fn the_sfu_follows_a_renomination_and_counts_the_new_pair_as_alive() {
         second.media,
         first.media - media_before_switch
     );
-    let stats = engine
-        .stats
-        .snapshot(engine.peers.len(), engine.rooms.len());
+    let stats = engine.snapshot(false);
     let nominated = engine.peers.get(&PEER).and_then(|p| p.path.nominated());
     assert_eq!(nominated, Some(second.addr), "the latest nomination wins");
     assert!(

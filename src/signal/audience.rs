@@ -126,20 +126,20 @@ mod tests {
         let audience = Audience::new(2);
         let (first, mut first_inbox) = channel();
         let (second, mut second_inbox) = channel();
-        assert_eq!(audience.add("r", 1, first), Ok(1));
-        assert_eq!(audience.add("r", 2, second), Ok(2));
+        assert_eq!(audience.add("r", PeerId(1), first), Ok(1));
+        assert_eq!(audience.add("r", PeerId(2), second), Ok(2));
         assert_eq!(
-            audience.add("r", 3, channel().0),
+            audience.add("r", PeerId(3), channel().0),
             Err(AudienceFull { max: 2 })
         );
-        assert_eq!(audience.add("other", 4, channel().0), Ok(1));
+        assert_eq!(audience.add("other", PeerId(4), channel().0), Ok(1));
         audience.send("r", &ServerMessage::Viewers { count: 2 });
         assert!(first_inbox.messages.try_recv().is_ok());
         assert!(second_inbox.messages.try_recv().is_ok());
         assert!(first_inbox.messages.try_recv().is_err());
-        assert_eq!(audience.remove("r", 1), Some(1));
-        assert_eq!(audience.remove("r", 1), None);
-        assert_eq!(audience.remove("r", 2), Some(0));
+        assert_eq!(audience.remove("r", PeerId(1)), Some(1));
+        assert_eq!(audience.remove("r", PeerId(1)), None);
+        assert_eq!(audience.remove("r", PeerId(2)), Some(0));
         assert_eq!(audience.count("r"), 0);
     }
 }

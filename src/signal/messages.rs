@@ -226,7 +226,7 @@ pub fn wire_id(peer: crate::sfu::PeerId) -> String {
 
 /// Parses a wire id back.
 pub fn parse_wire_id(id: &str) -> Option<crate::sfu::PeerId> {
-    id.strip_prefix('p')?.parse().ok()
+    id.strip_prefix('p')?.parse().ok().map(crate::sfu::PeerId)
 }
 
 #[cfg(test)]
@@ -263,7 +263,10 @@ mod tests {
             serde_json::from_str::<ClientMessage>(r#"{"type":"chat","text":"x","extra":1}"#)
                 .is_err()
         );
-        assert_eq!(parse_wire_id(&wire_id(42)), Some(42));
+        assert_eq!(
+            parse_wire_id(&wire_id(crate::sfu::PeerId(42))),
+            Some(crate::sfu::PeerId(42))
+        );
         assert_eq!(parse_wire_id("x42"), None);
     }
 }

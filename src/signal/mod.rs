@@ -72,7 +72,7 @@ impl Media {
     }
 
     fn next_peer(&self) -> PeerId {
-        self.next_peer.fetch_add(1, Ordering::Relaxed)
+        PeerId(self.next_peer.fetch_add(1, Ordering::Relaxed))
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn run(
                     };
                 }
                 Ok(Farewell::Overflowed) => {
-                    tracing::info!(peer = joined.peer, "disconnecting a client that does not keep up with its messages");
+                    tracing::info!(peer = %joined.peer, "disconnecting a client that does not keep up with its messages");
                     break "connection_lost";
                 }
                 Err(_) => break "left",

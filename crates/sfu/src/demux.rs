@@ -66,12 +66,12 @@ mod tests {
     #[test]
     fn unknown_traffic_is_not_routed() {
         let mut demux = Demux::default();
-        demux.add_peer("abcd", 7);
+        demux.add_peer("abcd", PeerId(7));
         let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         assert_eq!(demux.route(from, b"\x80\x60junk"), None);
-        demux.bind_addr(from, 7);
-        assert_eq!(demux.route(from, b"\x80\x60junk"), Some(7));
-        demux.remove_peer("abcd", 7);
+        demux.bind_addr(from, PeerId(7));
+        assert_eq!(demux.route(from, b"\x80\x60junk"), Some(PeerId(7)));
+        demux.remove_peer("abcd", PeerId(7));
         assert_eq!(demux.route(from, b"\x80\x60junk"), None);
         assert_eq!(demux.route(from, &[]), None);
     }

@@ -378,7 +378,7 @@ impl Engine {
             }
             peer.next_timeout = None;
             if peer.pc.handle_timeout(now).is_err() {
-                tracing::debug!(peer = id, "peer connection timer failed");
+                tracing::debug!(peer = %id, "peer connection timer failed");
             }
             self.dirty.push(id);
         }
@@ -434,7 +434,7 @@ impl Engine {
                     .outbound(now, out.transport.peer_addr, &out.message);
                 if sent.renominated {
                     self.stats.totals.ice_renominations += 1;
-                    tracing::info!(peer = id, to = %sent.to, "client nominated another address; media follows");
+                    tracing::info!(peer = %id, to = %sent.to, "client nominated another address; media follows");
                 }
                 // The connection only writes to addresses it accepted: bind them for routing.
                 if self.demux.route(sent.to, &[]) != Some(id) {
@@ -496,7 +496,7 @@ impl Engine {
                 RTCIceConnectionState::Disconnected,
             ) => {
                 self.stats.totals.ice_disconnects += 1;
-                tracing::info!(peer = peer.id, "ICE disconnected (connection's own timer)");
+                tracing::info!(peer = %peer.id, "ICE disconnected (connection's own timer)");
             }
             // A receive-only peer's tracks are never opened: its packets then find no published
             // track and are dropped on arrival.
@@ -546,12 +546,12 @@ impl Engine {
                 Some(Liveness::Disconnected) => {
                     self.stats.totals.ice_disconnects += 1;
                     tracing::info!(
-                        peer = peer.id,
+                        peer = %peer.id,
                         "ICE disconnected: nothing heard from the client"
                     );
                 }
                 Some(Liveness::Alive) if before == Liveness::Disconnected => {
-                    tracing::info!(peer = peer.id, "ICE connected again");
+                    tracing::info!(peer = %peer.id, "ICE connected again");
                 }
                 Some(Liveness::Failed) => failed.push(peer.id),
                 _ => {}
@@ -559,7 +559,7 @@ impl Engine {
         }
         for id in failed {
             self.stats.totals.ice_failures += 1;
-            tracing::info!(peer = id, "ICE failed: the client stayed silent");
+            tracing::info!(peer = %id, "ICE failed: the client stayed silent");
             self.remove_peer(id, Some(CloseReason::ConnectionLost), now);
         }
     }

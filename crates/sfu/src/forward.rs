@@ -417,7 +417,7 @@ impl Engine {
                     source: track_source,
                 }));
             }
-            Err(err) => tracing::warn!(subscriber, %err, "cannot add forwarded track"),
+            Err(err) => tracing::warn!(%subscriber, %err, "cannot add forwarded track"),
         }
     }
 
@@ -437,12 +437,12 @@ impl Engine {
             let offer = match peer.pc.create_offer(None) {
                 Ok(offer) => offer,
                 Err(err) => {
-                    tracing::warn!(peer = id, %err, "cannot create offer");
+                    tracing::warn!(peer = %id, %err, "cannot create offer");
                     continue;
                 }
             };
             if let Err(err) = peer.pc.set_local_description(now, offer) {
-                tracing::warn!(peer = id, %err, "cannot apply local offer");
+                tracing::warn!(peer = %id, %err, "cannot apply local offer");
                 continue;
             }
             let Some(sdp) = peer.pc.local_description().map(|d| d.sdp) else {

@@ -20,8 +20,22 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use stats::{LATENCY_BUCKETS_US, LatencyHistogram, SfuStats};
 
-/// Identifies a participant's connection inside the SFU (unique per process).
-pub type PeerId = u64;
+/// Identifies a participant's connection inside the SFU (unique per process; the caller
+/// allocates them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::LowerHex for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::LowerHex::fmt(&self.0, f)
+    }
+}
 
 /// A room inside the SFU: an opaque key the caller chooses (one per tenant room). Cheap to
 /// clone, since the forwarding path looks a publisher's room up for every packet.

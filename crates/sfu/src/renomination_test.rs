@@ -27,11 +27,11 @@ use rtc::{
 };
 use tokio::sync::mpsc;
 
-use super::{SfuConfig, SfuEvent, engine::Engine};
+use super::{PeerId, SfuConfig, SfuEvent, engine::Engine};
 
 const CLIENT_UFRAG: &str = "clnt";
 const CLIENT_PWD: &str = "clientpassword0123456789";
-const PEER: u64 = 1;
+const PEER: PeerId = PeerId(1);
 
 /// A minimal browser-like offer: one Opus m-line, our ICE credentials, DTLS role left to the SFU.
 fn offer() -> String {

@@ -69,25 +69,25 @@ mod tests {
     #[test]
     fn loudest_speaker_wins_and_silence_changes_nothing() {
         let mut t = SpeakerTracker::default();
-        t.observe(1, 30);
-        t.observe(2, 90);
-        assert_eq!(t.evaluate(), Some(1));
-        t.observe(1, 30);
+        t.observe(PeerId(1), 30);
+        t.observe(PeerId(2), 90);
+        assert_eq!(t.evaluate(), Some(PeerId(1)));
+        t.observe(PeerId(1), 30);
         assert_eq!(t.evaluate(), None, "same speaker is not announced again");
-        t.observe(2, 127);
+        t.observe(PeerId(2), 127);
         assert_eq!(t.evaluate(), None, "silence does not take over");
-        t.observe(1, 40);
-        t.observe(2, 38);
+        t.observe(PeerId(1), 40);
+        t.observe(PeerId(2), 38);
         assert_eq!(
             t.evaluate(),
             None,
             "a marginally louder voice does not flap the speaker"
         );
-        t.observe(1, 45);
-        t.observe(2, 10);
-        assert_eq!(t.evaluate(), Some(2));
-        t.forget(2);
-        t.observe(1, 20);
-        assert_eq!(t.evaluate(), Some(1));
+        t.observe(PeerId(1), 45);
+        t.observe(PeerId(2), 10);
+        assert_eq!(t.evaluate(), Some(PeerId(2)));
+        t.forget(PeerId(2));
+        t.observe(PeerId(1), 20);
+        assert_eq!(t.evaluate(), Some(PeerId(1)));
     }
 }

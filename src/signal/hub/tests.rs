@@ -102,7 +102,7 @@ async fn settle() {
 async fn a_join_waiting_on_the_database_does_not_stall_other_rooms() {
     let (_dir, db) = test_db().await;
     let hub = Arc::new(Hub::new(db.clone(), 10));
-    let (_, mut bob_inbox) = join(&hub, "1:b", 1, "Bob").await;
+    let (_, mut bob_inbox) = join(&hub, "1:b", PeerId(1), "Bob").await;
 
     // Room a's join waits on the database for as long as the test holds its write lock, which
     // is released only once room b has been served (well within SQLite's busy timeout).
@@ -111,16 +111,23 @@ async fn a_join_waiting_on_the_database_does_not_stall_other_rooms() {
         let hub = hub.clone();
         async move {
             let (tx, _rx) = mailbox::channel();
-            hub.join("1:a", &record("1:a"), 2, view(2, "Alice"), false, tx)
-                .await
+            hub.join(
+                "1:a",
+                &record("1:a"),
+                PeerId(2),
+                view(PeerId(2), "Alice"),
+                false,
+                tx,
+            )
+            .await
         }
     });
     settle().await;
 
     let other_room = async {
         hub.broadcast("1:b", chat("hello"), None).await;
-        hub.update("1:b", 1, |v| v.hand_raised = true).await;
-        assert!(hub.contains("1:b", 1).await);
+        hub.update("1:b", PeerId(1), |v| v.hand_raised = true).await;
+        assert!(hub.contains("1:b", PeerId(1)).await);
         assert!(!hub.is_locked("1:b").await);
         assert_eq!(hub.occupancy("1:a").await, 0);
     };
@@ -152,12 +159,12 @@ async fn a_held_room_does_not_stop_joins_elsewhere() {
     let (_cell, held) = hub.rooms.enter("1:a").await;
     let mut waiting = tokio::spawn({
         let hub = hub.clone();
-        async move { join(&hub, "1:a", 1, "Alice").await.0 }
+        async move { join(&hub, "1:a", PeerId(1), "Alice").await.0 }
     });
     tokio::select! {
         biased;
         _ = &mut waiting => panic!("a join got into a held room"),
-        (others, _inbox) = join(&hub, "1:b", 2, "Bob") => assert!(others.is_empty()),
+        (others, _inbox) = join(&hub, "1:b", PeerId(2), "Bob") => assert!(others.is_empty()),
     }
     assert_eq!(hub.occupancy("1:b").await, 1);
     assert!(!waiting.is_finished());
@@ -173,12 +180,12 @@ async fn joins_in_one_room_wait_for_each_other_and_share_one_session() {
     let lock = hold_write_lock(&db).await;
     let first = tokio::spawn({
         let hub = hub.clone();
-        async move { join(&hub, "1:a", 1, "Alice").await }
+        async move { join(&hub, "1:a", PeerId(1), "Alice").await }
     });
     settle().await;
     let second = tokio::spawn({
         let hub = hub.clone();
-        async move { join(&hub, "1:a", 2, "Bob").await.0 }
+        async move { join(&hub, "1:a", PeerId(2), "Bob").await.0 }
     });
     settle().await;
     release_write_lock(lock).await;
@@ -202,24 +209,24 @@ async fn joins_in_one_room_wait_for_each_other_and_share_one_session() {
 async fn a_join_into_a_room_being_emptied_opens_a_new_session() {
     let (_dir, db) = test_db().await;
     let hub = Arc::new(Hub::new(db.clone(), 10));
-    let (_, _alice_inbox) = join(&hub, "1:a", 1, "Alice").await;
+    let (_, _alice_inbox) = join(&hub, "1:a", PeerId(1), "Alice").await;
     // Alice's leave waits on the database with the room's lock held; Bob's join queues behind it.
     let lock = hold_write_lock(&db).await;
     let leaving = tokio::spawn({
         let hub = hub.clone();
-        async move { hub.leave("1:a", 1, "left").await }
+        async move { hub.leave("1:a", PeerId(1), "left").await }
     });
     settle().await;
     let joining = tokio::spawn({
         let hub = hub.clone();
-        async move { join(&hub, "1:a", 2, "Bob").await.0 }
+        async move { join(&hub, "1:a", PeerId(2), "Bob").await.0 }
     });
     settle().await;
     release_write_lock(lock).await;
     leaving.await.expect("leave");
     assert!(joining.await.expect("join").is_empty());
     assert_eq!(hub.occupancy("1:a").await, 1);
-    assert!(hub.contains("1:a", 2).await);
+    assert!(hub.contains("1:a", PeerId(2)).await);
     // The emptied room's session was closed; Bob's is a new one.
     assert_eq!(
         count(
@@ -237,7 +244,7 @@ async fn a_join_into_a_room_being_emptied_opens_a_new_session() {
         .await,
         1
     );
-    hub.leave("1:a", 2, "left").await;
+    hub.leave("1:a", PeerId(2), "left").await;
     assert_eq!(
         count(
             &db,
@@ -271,11 +278,13 @@ async fn viewer_counts_are_coalesced_and_end_on_the_final_count() {
     const VIEWERS: u64 = 50;
     let (_dir, db) = test_db().await;
     let hub = Hub::new(db, 100);
-    let (_, mut alice) = join(&hub, "1:a", 1, "Alice").await;
+    let (_, mut alice) = join(&hub, "1:a", PeerId(1), "Alice").await;
     let mut viewer_inboxes = Vec::new();
     for peer in 100..100 + VIEWERS {
         let (tx, rx) = mailbox::channel();
-        hub.add_viewer("1:a", peer, tx).await.expect("admitted");
+        hub.add_viewer("1:a", PeerId(peer), tx)
+            .await
+            .expect("admitted");
         viewer_inboxes.push(rx);
     }
     let arrivals = counts_until(&mut alice, VIEWERS as usize).await;
@@ -286,7 +295,7 @@ async fn viewer_counts_are_coalesced_and_end_on_the_final_count() {
     assert_eq!(first_viewer.last(), Some(&(VIEWERS as usize)));
 
     for peer in 100..100 + VIEWERS {
-        hub.remove_viewer("1:a", peer).await;
+        hub.remove_viewer("1:a", PeerId(peer)).await;
     }
     let departures = counts_until(&mut alice, 0).await;
     assert_eq!(departures.last(), Some(&0), "{departures:?}");
@@ -314,21 +323,21 @@ const LEFT: &str = "SELECT COUNT(*) FROM meeting_participants WHERE left_at IS N
 async fn a_member_that_stops_reading_is_told_to_go_and_hidden() {
     let (_dir, db) = test_db().await;
     let hub = Hub::new(db.clone(), 10);
-    let (_, mut stalled) = join(&hub, "1:a", 1, "Stalled").await;
-    let (_, mut bob) = join(&hub, "1:a", 2, "Bob").await;
+    let (_, mut stalled) = join(&hub, "1:a", PeerId(1), "Stalled").await;
+    let (_, mut bob) = join(&hub, "1:a", PeerId(2), "Bob").await;
     for _ in 0..=mailbox::OUTGOING_QUEUE {
-        hub.broadcast("1:a", chat("flood"), Some(2)).await;
+        hub.broadcast("1:a", chat("flood"), Some(PeerId(2))).await;
     }
     assert!(matches!(
         stalled.farewell.try_recv(),
         Ok(mailbox::Farewell::Overflowed)
     ));
     // Until its session has left, newcomers and moderators no longer see it.
-    let (others, _carol) = join(&hub, "1:a", 3, "Carol").await;
+    let (others, _carol) = join(&hub, "1:a", PeerId(3), "Carol").await;
     let names: Vec<&str> = others.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["Bob"]);
-    assert!(hub.guests("1:a").await.iter().all(|p| *p != 1));
-    hub.leave("1:a", 1, "connection_lost").await;
+    assert!(hub.guests("1:a").await.iter().all(|p| *p != PeerId(1)));
+    hub.leave("1:a", PeerId(1), "connection_lost").await;
     assert_eq!(count(&db, LEFT).await, 1);
     assert_eq!(
         departures(&mut bob),
@@ -340,36 +349,36 @@ async fn a_member_that_stops_reading_is_told_to_go_and_hidden() {
 async fn remove_and_end_take_effect_for_members_with_full_queues() {
     let (_dir, db) = test_db().await;
     let hub = Hub::new(db.clone(), 10);
-    let (_, mut alice) = join(&hub, "1:a", 1, "Alice").await;
-    let (_, mut bob) = join(&hub, "1:a", 2, "Bob").await;
-    let (_, mut carol) = join(&hub, "1:a", 3, "Carol").await;
+    let (_, mut alice) = join(&hub, "1:a", PeerId(1), "Alice").await;
+    let (_, mut bob) = join(&hub, "1:a", PeerId(2), "Bob").await;
+    let (_, mut carol) = join(&hub, "1:a", PeerId(3), "Carol").await;
     departures(&mut bob);
     departures(&mut alice);
     departures(&mut carol);
     // Alice's queue is exactly full: nothing more fits, and nothing has dismissed her yet.
     for _ in 0..mailbox::OUTGOING_QUEUE {
-        assert!(hub.tell("1:a", 1, chat("backlog")).await);
+        assert!(hub.tell("1:a", PeerId(1), chat("backlog")).await);
     }
     assert!(alice.farewell.try_recv().is_err());
 
     let removed = ServerMessage::Removed {
         reason: "removed_by_moderator",
     };
-    assert!(hub.remove("1:a", 1, removed).await);
+    assert!(hub.remove("1:a", PeerId(1), removed).await);
     assert!(matches!(
         alice.farewell.try_recv(),
         Ok(mailbox::Farewell::Close(ServerMessage::Removed { .. }))
     ));
-    assert!(!hub.contains("1:a", 1).await);
+    assert!(!hub.contains("1:a", PeerId(1)).await);
     assert_eq!(count(&db, LEFT).await, 1);
     assert_eq!(departures(&mut bob), [("p1".to_string(), "removed")]);
     // Her session's own leave afterwards changes nothing.
-    hub.leave("1:a", 1, "removed").await;
+    hub.leave("1:a", PeerId(1), "removed").await;
     assert_eq!(count(&db, LEFT).await, 1);
 
     departures(&mut carol);
     for _ in 0..mailbox::OUTGOING_QUEUE {
-        assert!(hub.tell("1:a", 3, chat("backlog")).await);
+        assert!(hub.tell("1:a", PeerId(3), chat("backlog")).await);
     }
     hub.end("1:a").await;
     for inbox in [&mut bob, &mut carol] {

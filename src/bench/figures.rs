@@ -167,4 +167,14 @@ pub fn print_comparison(confab: &Figures, janus: &Figures) {
         ms(confab.join_p99),
         ms(janus.join_p99)
     );
+    // Confab's server shares its process with the bots; the Janus run, which goes first, shows
+    // what the bots alone hold.
+    if let Some(janus_rss) = janus.server_rss_mib {
+        println!(
+            "RSS: Janus {janus_rss:.0} MiB; Confab about {:.0} MiB (its process with the bots {:.0} MiB, less the bots' {:.0} MiB in the Janus run)",
+            (confab.process_rss_mib - janus.process_rss_mib).max(0.0),
+            confab.process_rss_mib,
+            janus.process_rss_mib
+        );
+    }
 }

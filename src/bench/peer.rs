@@ -199,6 +199,8 @@ pub async fn run(
         mut incoming,
         connected: mut connected_tx,
     } = signals;
+    // The clock starts before any send time this peer will stamp.
+    epoch();
     let socket = UdpSocket::bind(SocketAddr::new(local_ip, 0)).await?;
     let local = socket.local_addr()?;
     let mut pc = build_connection(local)?;
@@ -367,6 +369,7 @@ mod tests {
     #[test]
     fn a_stamp_reads_back_as_the_delay_since_it_was_written() {
         let mut payload = vec![0u8; 100];
+        epoch();
         let sent = Instant::now();
         stamp(&mut payload, sent);
         let delay = delay_since_stamp(&payload, sent + Duration::from_micros(750));

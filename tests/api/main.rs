@@ -16,6 +16,7 @@ mod embed_sdk;
 mod embedding;
 mod host_controls;
 mod invites;
+mod janus_side_by_side;
 mod livestream;
 mod login;
 mod login_csrf;

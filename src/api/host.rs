@@ -40,7 +40,7 @@ pub struct CreateHostRequest {
         example = "john@company.tld",
         min_length = 3,
         max_length = 254,
-        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
     )]
     pub email: String,
     /// 8–128 characters. Omit to let the host choose one through the password creation link.
@@ -149,7 +149,7 @@ pub struct UpdateHostRequest {
         example = "john@company.tld",
         min_length = 3,
         max_length = 254,
-        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
     )]
     pub email: Option<String>,
     /// 8–128 characters; ends the host's other sessions.

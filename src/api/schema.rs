@@ -119,6 +119,24 @@ fn digit_code(min: u32, max: u32, empty_clears: bool) -> Schema {
         .into()
 }
 
+/// `one_time_access_code` in answers: the conference's own code as a number (a string if it does
+/// not fit one), or `false` when the host's personal room is used.
+pub fn one_time_access_code() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .enum_values(Some([false])),
+        )
+        .into()
+}
+
 /// `access_code`: 4–12 digits, unique in the reseller.
 pub fn access_code() -> Schema {
     digit_code(4, 12, false)

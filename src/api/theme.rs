@@ -94,7 +94,7 @@ pub struct ThemeUpdateRequest {
     #[schema(
         example = "meet@localhost",
         max_length = 254,
-        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)?$"
+        pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?$"
     )]
     pub sender_email: Option<String>,
     /// http(s) link shown in page footers and emails, at most 2048 characters.

@@ -23,6 +23,7 @@ mod login_load;
 mod meeting_page;
 mod oidc;
 mod onboarding;
+mod openapi;
 mod outbound;
 mod pin_guessing;
 mod reseller_admin_reach;

@@ -19,7 +19,7 @@ pub struct ParticipantEmail {
         example = "bob@royalteck.com",
         min_length = 3,
         max_length = 254,
-        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
     )]
     pub email: String,
     #[serde(default)]
@@ -51,6 +51,8 @@ pub struct CreateConferenceRequest {
     /// change is refused.
     #[schema(
         example = "2030-09-19 13:00:00",
+        min_length = 19,
+        max_length = 19,
         pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
     )]
     pub start: String,
@@ -108,6 +110,8 @@ pub struct UpdateConferenceRequest {
     /// Local time in `time_zone`, `YYYY-MM-DD HH:MM:SS`.
     #[schema(
         example = "2030-09-19 13:00:00",
+        min_length = 19,
+        max_length = 19,
         pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
     )]
     pub start: Option<String>,
@@ -185,7 +189,7 @@ pub struct ConferenceView {
     pub auto_record: String,
     pub auto_transcribe: bool,
     /// The generated code as a number, or `false` when the host's personal room is used.
-    #[schema(value_type = Object, example = 987654321)]
+    #[schema(schema_with = crate::api::schema::one_time_access_code, example = 987654321)]
     pub one_time_access_code: Value,
     pub security_pin: Option<String>,
     pub mute_mode: String,

@@ -90,6 +90,39 @@ run_pass --include-path /enterprise_api/logout \
   --report junit,ndjson --report-junit-path "$REPORT_DIR/logout.xml" --report-ndjson-path "$REPORT_DIR/logout.ndjson"
 STATUS=$(( STATUS | $? ))
 set -e
+
+# Figures of both passes from the NDJSON reports: requests sent, answers by status, failed checks.
+python3 - "$REPORT_DIR/operations.ndjson" "$REPORT_DIR/logout.ndjson" <<'PY'
+import collections, json, sys
+statuses = collections.defaultdict(collections.Counter)
+failed = collections.defaultdict(set)
+for path in sys.argv[1:]:
+    for line in open(path):
+        event = json.loads(line).get("ScenarioFinished")
+        if not event:
+            continue
+        recorder = event["recorder"]
+        for interaction in recorder.get("interactions", {}).values():
+            response = interaction.get("response") or {}
+            label = recorder["label"]
+            statuses[label][response.get("status_code", "no answer")] += 1
+        for case, checks in recorder.get("checks", {}).items():
+            for check in checks:
+                if check["status"] == "failure":
+                    failed[check["name"]].add((recorder["label"], case))
+requests = sum(sum(c.values()) for c in statuses.values())
+server_errors = sum(n for c in statuses.values() for s, n in c.items() if isinstance(s, int) and s >= 500)
+schema = ("status_code_conformance", "content_type_conformance", "response_headers_conformance", "response_schema_conformance")
+print(f"operations: {len(statuses)}, requests: {requests}, 5xx answers: {server_errors}")
+print("schema violations:", sum(len(failed.get(c, ())) for c in schema))
+for name in sorted(failed):
+    print(f"failed check {name}: {len(failed[name])} cases, in", sorted({label for label, _ in failed[name]}))
+with_200 = [label for label, c in statuses.items() if c.get(200)]
+print(f"operations with a 200: {len(with_200)} of {len(statuses)}")
+for label in sorted(statuses):
+    print(f"  {label}: " + ", ".join(f"{s}x{n}" for s, n in sorted(statuses[label].items(), key=str)))
+PY
+
 if grep -q "internal error" "$WORK/server.log"; then
   echo "server logged internal errors:" >&2
   grep "internal error" "$WORK/server.log" | head -20 >&2

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fields;
 pub mod host;
 pub mod openapi;
+pub mod openapi_links;
 pub mod schema;
 pub mod session;
 pub mod sso;

@@ -12,7 +12,9 @@ use utoipa::{
     },
 };
 
-use super::{api_token, company, conference, domain, host, session, sso, theme};
+use super::{
+    api_token, company, conference, domain, host, openapi_links::Links, session, sso, theme,
+};
 
 /// A body with only the session token (methods without other input).
 #[derive(Deserialize, ToSchema)]
@@ -143,7 +145,7 @@ impl Modify for CommonResponses {
         theme::get, theme::update,
         domain::add, domain::list, domain::verify, domain::set_primary, domain::delete,
     ),
-    modifiers(&TokenSchemes, &CommonResponses),
+    modifiers(&TokenSchemes, &CommonResponses, &Links),
     components(schemas(crate::error::ErrorBody)),
     security(("bearer" = []), ("api_token" = []))
 )]

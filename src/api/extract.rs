@@ -124,6 +124,10 @@ async fn read_object(req: Request, state: &AppState) -> AppResult<Map<String, Va
     }
 }
 
+/// Largest integer a JSON float holds exactly (2^53): beyond it, `1e19` and an out-of-range
+/// integer literal that was rounded to a float look alike, so they stay floats and are refused.
+const EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 /// Writes numbers with a zero fraction (`5.0`) as the integers they are: JSON Schema counts them
 /// as integers, and no request field takes a fraction.
 fn integral_floats_as_integers(value: &mut Value) {
@@ -131,8 +135,7 @@ fn integral_floats_as_integers(value: &mut Value) {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64()
                 && f.fract() == 0.0
-                && f >= i64::MIN as f64
-                && f < i64::MAX as f64
+                && f.abs() <= EXACT_FLOAT_INTEGER
             {
                 *value = Value::from(f as i64);
             }

@@ -51,8 +51,9 @@ pub struct CreateHostRequest {
     /// `HOST` (default), `COMPANY_ADMIN`, or `RESELLER_ADMIN` (admin company only).
     #[schema(value_type = Option<crate::api::schema::RoleName>)]
     pub role: Option<String>,
-    /// The host's subject at the company's OpenID Connect provider, at most 255 characters.
-    #[schema(max_length = 255)]
+    /// The host's subject at the company's OpenID Connect provider, at most 255 characters
+    /// without control characters.
+    #[schema(max_length = 255, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub openid_sub: Option<String>,
     /// Stored with the host and shown back; not interpreted.
     #[serde(default)]
@@ -158,8 +159,8 @@ pub struct UpdateHostRequest {
     /// Admins only; the last reseller admin keeps its role.
     #[schema(value_type = Option<crate::api::schema::RoleName>)]
     pub role: Option<String>,
-    /// Admins only; at most 255 characters, `""` clears it.
-    #[schema(max_length = 255)]
+    /// Admins only; at most 255 characters without control characters, `""` clears it.
+    #[schema(max_length = 255, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub openid_sub: Option<String>,
     /// Admins only.
     pub subscription_ids: Option<Vec<i64>>,

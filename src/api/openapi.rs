@@ -151,7 +151,15 @@ impl Modify for CommonResponses {
 )]
 pub struct ApiDoc;
 
+/// The document as served: [`ApiDoc`] with its links' fields named as OpenAPI names them.
+pub fn document() -> serde_json::Value {
+    // Serializing a document built from static annotations cannot fail: every value is JSON.
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    super::openapi_links::camel_case_links(&mut doc);
+    doc
+}
+
 /// `GET /enterprise_api/openapi.json`.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
 }

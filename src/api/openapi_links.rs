@@ -113,11 +113,38 @@ impl Modify for Links {
     }
 }
 
+/// Renames the fields of the serialized links to the names OpenAPI gives them (`operationId`,
+/// `requestBody`): utoipa writes them in snake case.
+pub fn camel_case_links(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.get_mut("post")?.get_mut("responses")?.as_object_mut());
+    for response in responses.flat_map(|r| r.values_mut()) {
+        let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for link in links.values_mut().filter_map(Value::as_object_mut) {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(value) = link.remove(snake) {
+                    link.insert(camel.to_string(), value);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::OpenApi;
 
-    use super::LINKS;
+    use super::{LINKS, camel_case_links};
 
     #[test]
     fn links_name_documented_operations() {
@@ -132,5 +159,16 @@ mod tests {
             assert!(ids.iter().any(|id| id == source), "{source}");
             assert!(ids.iter().any(|id| id == target), "{target}");
         }
+    }
+
+    #[test]
+    fn served_links_use_the_openapi_field_names() {
+        let mut doc = serde_json::to_value(crate::api::openapi::ApiDoc::openapi()).unwrap();
+        camel_case_links(&mut doc);
+        let link = &doc["paths"]["/enterprise_api/host/create"]["post"]["responses"]["200"]["links"]
+            ["host_get"];
+        assert_eq!(link["operationId"], "host_get");
+        assert_eq!(link["requestBody"]["host_id"], "$response.body#/host_id");
+        assert!(link.get("operation_id").is_none());
     }
 }

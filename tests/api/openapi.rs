@@ -286,4 +286,20 @@ async fn integral_numbers_written_with_a_fraction_are_integers(app: TestApp) {
             .unwrap_or_default()
             .starts_with("company_id")
     );
+    // An integer literal beyond i64 is read as a float rounded to -2^63; it stays refused.
+    let hosts = app.ok(api, &r.admin_token, "host/list", json!({})).await;
+    let host_id = &hosts["hosts"][0]["host_id"];
+    let raw = format!(
+        r#"{{"auth_token": "{}", "host_id": {host_id}, "subscription_ids": [-9223372036854775809]}}"#,
+        r.admin_token
+    );
+    let (status, answer) = app.api_raw(api, "host/update", raw).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("subscription_ids"),
+        "{answer}"
+    );
 }

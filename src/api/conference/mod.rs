@@ -301,7 +301,9 @@ pub async fn update(
 
 /// Deletes a conference; invitees of a conference not yet over receive a cancellation.
 #[utoipa::path(post, path = "/enterprise_api/conference/delete", operation_id = "conference_delete", tag = "conference",
-    request_body = ConferenceIdRequest,
+    // Its own example id, so that a client trying the examples in order still finds conference 1
+    // for conference/get and conference/update.
+    request_body(content = ConferenceIdRequest, example = json!({"conference_id": 2})),
     responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,

@@ -141,7 +141,7 @@ pub async fn create(
 
 /// Shows one conference.
 #[utoipa::path(post, path = "/enterprise_api/conference/get", operation_id = "conference_get", tag = "conference",
-    request_body = ConferenceIdRequest,
+    request_body(content = ConferenceIdRequest, example = json!({"conference_id": 1})),
     responses((status = 200, body = ConferenceResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
@@ -301,8 +301,8 @@ pub async fn update(
 
 /// Deletes a conference; invitees of a conference not yet over receive a cancellation.
 #[utoipa::path(post, path = "/enterprise_api/conference/delete", operation_id = "conference_delete", tag = "conference",
-    // Its own example id, so that a client trying the examples in order still finds conference 1
-    // for conference/get and conference/update.
+    // Another example id than conference/get and conference/update, so that a client trying the
+    // examples in order still finds conference 1 there.
     request_body(content = ConferenceIdRequest, example = json!({"conference_id": 2})),
     responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(

@@ -141,7 +141,8 @@ pub struct UpdateConferenceRequest {
 /// Selects one conference.
 #[derive(Deserialize, ToSchema)]
 pub struct ConferenceIdRequest {
-    #[schema(minimum = 1, example = 1)]
+    // No example here: conference/get and conference/delete give their own (1 and 2).
+    #[schema(minimum = 1)]
     pub conference_id: i64,
 }
 

@@ -72,7 +72,7 @@ pub struct SetOpenidRequest {
         example = "https://login.company.tld",
         min_length = 1,
         max_length = 2048,
-        pattern = r"^\s*https?://"
+        pattern = r"^\s*https?://[^\s/?#@]+[^\s?#]*\s*$"
     )]
     pub issuer_url: String,
     /// 1–255 characters, no control characters.

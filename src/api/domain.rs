@@ -232,7 +232,8 @@ pub async fn list(
     request_body = VerifyDomainRequest,
     responses((status = 200, body = DomainResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
-        (status = 422, description = "The domain did not answer the token", body = crate::error::ErrorBody)))]
+        (status = 422, description = "The domain did not answer the token", body = crate::error::ErrorBody),
+        (status = 409, description = "The domain changed during verification", body = crate::error::ErrorBody)))]
 pub async fn verify(
     State(app): State<AppState>,
     request: Authed<VerifyDomainRequest>,

@@ -219,7 +219,8 @@ pub async fn list(
 #[utoipa::path(post, path = "/enterprise_api/conference/update", operation_id = "conference_update", tag = "conference",
     request_body = UpdateConferenceRequest,
     responses((status = 200, body = ConferenceResponse), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "The conference was changed meanwhile", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
     request: Authed<UpdateConferenceRequest>,

@@ -35,6 +35,7 @@ fi
 WORK="$(mktemp -d)"
 REPORT_DIR="${REPORT_DIR:-$WORK/reports}"
 mkdir -p "$REPORT_DIR"
+REPORT_DIR="$(cd "$REPORT_DIR" && pwd)"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then
@@ -75,7 +76,8 @@ curl -fsS -H "Host: $API_HOST" "$BASE/enterprise_api/openapi.json" >"$WORK/opena
 # domain/verify (it fetches a token from the named domain, which would leave loopback).
 # Pass 2: logout alone, last (it has no links, so no stateful phase).
 run_pass() {
-  schemathesis run "$WORK/openapi.json" \
+  # From the temporary folder, so Schemathesis keeps its cache of failures there.
+  (cd "$WORK" && schemathesis run "$WORK/openapi.json" \
     --url "$BASE" \
     -H "Host: $API_HOST" \
     -H "Authorization: Bearer $TOKEN" \
@@ -84,7 +86,7 @@ run_pass() {
     --workers 1 \
     --seed "$SEED" \
     "${TIME_LIMIT[@]}" \
-    "$@" "${EXTRA[@]}"
+    "$@" "${EXTRA[@]}")
 }
 EXTRA=("$@")
 TIME_LIMIT=()

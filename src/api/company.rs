@@ -110,7 +110,8 @@ pub struct CompanyIdRequest {
 pub struct UpdateCompanyRequest {
     #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
-    /// As in `company/create` (reseller admins only).
+    /// As in `company/create` (reseller admins only); the reseller's admin company keeps its
+    /// subdomain.
     #[schema(
         example = "joe",
         min_length = 1,

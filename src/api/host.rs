@@ -35,7 +35,7 @@ pub struct CreateHostRequest {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
-    /// Unique in the reseller; stored lowercase.
+    /// Unique in the reseller; stored lowercase; at most 64 characters before the `@`.
     #[schema(
         example = "john@company.tld",
         min_length = 3,
@@ -145,7 +145,7 @@ pub struct UpdateHostRequest {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: Option<String>,
-    /// Admins only.
+    /// Admins only; at most 64 characters before the `@`.
     #[schema(
         example = "john@company.tld",
         min_length = 3,

@@ -89,8 +89,8 @@ pub struct ThemeUpdateRequest {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub sender_name: Option<String>,
-    /// Address the emails come from: its domain must be the reseller's (or company's) domain or
-    /// one allowed for this layer, else 400.
+    /// Address the emails come from (at most 64 characters before the `@`): its domain must be
+    /// the reseller's (or company's) domain or one allowed for this layer, else 400.
     #[schema(
         example = "meet@localhost",
         max_length = 254,

@@ -15,6 +15,7 @@ use crate::{
 /// An invitee by email (`moderator` defaults to false).
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 pub struct ParticipantEmail {
+    /// At most 64 characters before the `@`.
     #[schema(
         example = "bob@royalteck.com",
         min_length = 3,

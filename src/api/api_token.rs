@@ -20,7 +20,13 @@ use crate::{
 #[derive(Deserialize, ToSchema)]
 pub struct CreateApiTokenRequest {
     /// What the token is for, e.g. "billing integration".
-    #[schema(example = "billing integration")]
+    /// 1–200 characters, no control characters.
+    #[schema(
+        example = "billing integration",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
 }
 
@@ -55,6 +61,7 @@ pub struct ApiTokenListResponse {
 /// Selects one API token.
 #[derive(Deserialize, ToSchema)]
 pub struct ApiTokenIdRequest {
+    #[schema(minimum = 1, example = 1)]
     pub api_token_id: i64,
 }
 
@@ -98,7 +105,7 @@ pub async fn create(
 /// Lists the calling host's API tokens.
 #[utoipa::path(post, path = "/enterprise_api/api_token/list", operation_id = "api_token_list", tag = "api_token",
     request_body = crate::api::openapi::AuthOnly,
-    responses((status = 200, body = ApiTokenListResponse), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ApiTokenListResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     request: Authed<serde_json::Value>,
@@ -124,7 +131,7 @@ pub async fn list(
 /// Revokes one of the calling host's API tokens.
 #[utoipa::path(post, path = "/enterprise_api/api_token/revoke", operation_id = "api_token_revoke", tag = "api_token",
     request_body = ApiTokenIdRequest,
-    responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(
     State(app): State<AppState>,
     request: Authed<ApiTokenIdRequest>,

@@ -19,16 +19,35 @@ use crate::{
 /// Input of `company/create`.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCompanyRequest {
-    /// DNS label; the company is served at `<subdomain>.<reseller domain>`.
-    #[schema(example = "joe")]
+    /// DNS label (letters, digits, inner hyphens; stored lowercase); the company is served at
+    /// `<subdomain>.<reseller domain>`. Reserved: `reseller-admin`, `www`, `api`, `admin`,
+    /// `static`, `media`.
+    #[schema(
+        example = "joe",
+        min_length = 1,
+        max_length = 63,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+    )]
     pub subdomain: String,
-    #[schema(example = "The Joe Company")]
+    /// Display name: 1–200 characters, no control characters.
+    #[schema(
+        example = "The Joe Company",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Whether the company's hosts may sign in through its own OpenID Connect provider.
     #[serde(default)]
     pub openid_provider: bool,
-    /// Dial-in number shown with its hosts' meetings.
+    /// Dial-in number shown with its hosts' meetings: digits and `+ - ( ) .` and spaces, at most
+    /// 32 characters; `""` or absent: none.
     #[serde(default)]
+    #[schema(
+        example = "+1 (555) 010-0000",
+        max_length = 32,
+        pattern = r"^[0-9+\-(). ]*$"
+    )]
     pub primary_dialin_number: Option<String>,
 }
 
@@ -82,27 +101,50 @@ pub struct CompanyListResponse {
 /// Selects one company.
 #[derive(Deserialize, ToSchema)]
 pub struct CompanyIdRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
 }
 
 /// Input of `company/update`: only the fields present change.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateCompanyRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
+    /// As in `company/create` (reseller admins only); the reseller's admin company keeps its
+    /// subdomain.
+    #[schema(
+        example = "joe",
+        min_length = 1,
+        max_length = 63,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+    )]
     pub subdomain: Option<String>,
+    /// Display name: 1–200 characters, no control characters.
+    #[schema(
+        example = "The Joe Company",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
+    /// Reseller admins only.
     pub openid_provider: Option<bool>,
-    /// `""` clears it.
+    /// As in `company/create`; `""` clears it.
+    #[schema(
+        example = "+1 (555) 010-0000",
+        max_length = 32,
+        pattern = r"^[0-9+\-(). ]*$"
+    )]
     pub primary_dialin_number: Option<String>,
     /// Replaces the origins allowed to embed the company's pages (`[]` clears them), each
     /// `scheme://host[:port]` with http or https.
-    #[schema(example = json!(["https://app.partner.tld"]))]
+    #[schema(example = json!(["https://app.partner.tld"]), max_items = 20)]
     pub embed_origins: Option<Vec<String>>,
     /// Replaces the meeting controls hidden on the company's meeting pages (`[]` shows all), by
     /// the names of the embedding `hideButtons` option: camera, chat, desktop, fullscreen, hangup,
     /// invite, microphone, raisehand, recording, security, settings, tileview and the others listed
     /// in the API reference.
-    #[schema(example = json!(["recording", "invite"]))]
+    #[schema(example = json!(["recording", "invite"]), value_type = Option<Vec<crate::api::schema::MeetingControl>>)]
     pub hidden_controls: Option<Vec<String>>,
 }
 
@@ -167,7 +209,7 @@ pub async fn create(
 /// Shows one company.
 #[utoipa::path(post, path = "/enterprise_api/company/get", operation_id = "company_get", tag = "company",
     request_body = CompanyIdRequest,
-    responses((status = 200, body = CompanyResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CompanyResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     request: Authed<CompanyIdRequest>,
@@ -184,7 +226,7 @@ pub async fn get(
 /// Lists the reseller's companies.
 #[utoipa::path(post, path = "/enterprise_api/company/list", operation_id = "company_list", tag = "company",
     request_body = Paging,
-    responses((status = 200, body = CompanyListResponse), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CompanyListResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     request: Authed<Paging>,
@@ -257,7 +299,7 @@ pub async fn update(
 /// Deletes a company with all its hosts and their credentials.
 #[utoipa::path(post, path = "/enterprise_api/company/delete", operation_id = "company_delete", tag = "company",
     request_body = CompanyIdRequest,
-    responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The reseller's admin company", body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,

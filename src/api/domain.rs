@@ -16,17 +16,30 @@ use crate::{
 /// Selects one domain of a company.
 #[derive(Deserialize, ToSchema)]
 pub struct DomainRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
-    /// The hostname, e.g. `meet.example.com`.
-    #[schema(example = "meet.example.com")]
+    /// A fully qualified DNS name, e.g. `meet.example.com` (not an IP address, not under the
+    /// reseller's domain for `domain/add`).
+    #[schema(
+        example = "meet.example.com",
+        min_length = 3,
+        max_length = 253,
+        pattern = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
+    )]
     pub domain: String,
 }
 
 /// Input of `domain/verify`.
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyDomainRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
-    #[schema(example = "meet.example.com")]
+    #[schema(
+        example = "meet.example.com",
+        min_length = 3,
+        max_length = 253,
+        pattern = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
+    )]
     pub domain: String,
     /// Also make it the company's primary domain (used in meeting URLs and links).
     #[serde(default)]
@@ -36,6 +49,7 @@ pub struct VerifyDomainRequest {
 /// Input of `domain/list`.
 #[derive(Deserialize, ToSchema)]
 pub struct CompanyDomainsRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
 }
 
@@ -195,7 +209,7 @@ pub async fn add(
 /// Lists a company's domains, its subdomain included.
 #[utoipa::path(post, path = "/enterprise_api/domain/list", operation_id = "domain_list", tag = "domain",
     request_body = CompanyDomainsRequest,
-    responses((status = 200, body = DomainListResponse), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = DomainListResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
@@ -216,9 +230,10 @@ pub async fn list(
 /// Fetches the token from the domain itself; on success the domain serves the company.
 #[utoipa::path(post, path = "/enterprise_api/domain/verify", operation_id = "domain_verify", tag = "domain",
     request_body = VerifyDomainRequest,
-    responses((status = 200, body = DomainResponse), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = DomainResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
-        (status = 422, description = "The domain did not answer the token", body = crate::error::ErrorBody)))]
+        (status = 422, description = "The domain did not answer the token", body = crate::error::ErrorBody),
+        (status = 409, description = "The domain changed during verification", body = crate::error::ErrorBody)))]
 pub async fn verify(
     State(app): State<AppState>,
     request: Authed<VerifyDomainRequest>,
@@ -237,7 +252,7 @@ pub async fn verify(
 /// Makes a verified domain (or the subdomain) the company's primary domain.
 #[utoipa::path(post, path = "/enterprise_api/domain/set_primary", operation_id = "domain_set_primary", tag = "domain",
     request_body = DomainRequest,
-    responses((status = 200, body = DomainResponse), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = DomainResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "Domain not verified yet", body = crate::error::ErrorBody)))]
 pub async fn set_primary(
@@ -258,7 +273,7 @@ pub async fn set_primary(
 /// Removes a custom domain; if it was primary, the subdomain becomes primary again.
 #[utoipa::path(post, path = "/enterprise_api/domain/delete", operation_id = "domain_delete", tag = "domain",
     request_body = DomainRequest,
-    responses((status = 200, body = DomainDeleted), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = DomainDeleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "The company's subdomain", body = crate::error::ErrorBody)))]
 pub async fn delete(

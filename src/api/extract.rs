@@ -124,9 +124,33 @@ async fn read_object(req: Request, state: &AppState) -> AppResult<Map<String, Va
     }
 }
 
+/// Largest integer a JSON float holds exactly (2^53): beyond it, `1e19` and an out-of-range
+/// integer literal that was rounded to a float look alike, so they stay floats and are refused.
+const EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// Writes numbers with a zero fraction (`5.0`) as the integers they are: JSON Schema counts them
+/// as integers, and no request field takes a fraction.
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT_FLOAT_INTEGER
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
 /// Deserializes the request fields; errors name the offending field.
 pub fn deserialize<T: DeserializeOwned>(object: Map<String, Value>) -> AppResult<T> {
-    serde_path_to_error::deserialize(Value::Object(object)).map_err(|err| {
+    let mut value = Value::Object(object);
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
         if let Some(field) = inner

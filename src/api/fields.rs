@@ -55,7 +55,9 @@ pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 /// `limit` (1–200, default 50) and `offset` (default 0) of list methods.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct Paging {
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    #[schema(minimum = 0)]
     pub offset: Option<i64>,
 }
 

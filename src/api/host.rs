@@ -25,27 +25,46 @@ use crate::{
 #[derive(Deserialize, ToSchema)]
 pub struct CreateHostRequest {
     /// Required for reseller admins; company admins default to their own company.
+    #[schema(minimum = 1, example = 1)]
     pub company_id: Option<i64>,
-    #[schema(example = "John Host")]
+    /// Display name: 1–200 characters, no control characters.
+    #[schema(
+        example = "John Host",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
-    #[schema(example = "john@company.tld")]
+    /// Unique in the reseller; stored lowercase; at most 64 characters before the `@`.
+    #[schema(
+        example = "john@company.tld",
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub email: String,
-    /// Omit to let the host choose one through the password creation link.
+    /// 8–128 characters. Omit to let the host choose one through the password creation link.
+    #[schema(example = "Sup3rSecret!", min_length = 8, max_length = 128)]
     pub password: Option<String>,
     #[serde(default)]
     pub no_welcome_email: bool,
     /// `HOST` (default), `COMPANY_ADMIN`, or `RESELLER_ADMIN` (admin company only).
+    #[schema(value_type = Option<crate::api::schema::RoleName>)]
     pub role: Option<String>,
+    /// The host's subject at the company's OpenID Connect provider, at most 255 characters
+    /// without control characters.
+    #[schema(max_length = 255, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub openid_sub: Option<String>,
+    /// Stored with the host and shown back; not interpreted.
     #[serde(default)]
     pub subscription_ids: Vec<i64>,
     /// 6–12 digits, number or string; generated when omitted.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>, example = "9876543")]
+    #[schema(schema_with = crate::api::schema::moderator_pin, example = "9876543")]
     pub moderator_pin: Option<String>,
     /// 4–12 digits, number or string, unique in the reseller; generated when omitted.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>, example = "1234567")]
+    #[schema(schema_with = crate::api::schema::access_code, example = "1234567")]
     pub access_code: Option<String>,
 }
 
@@ -95,6 +114,7 @@ pub struct HostListResponse {
 /// Selects one host.
 #[derive(Deserialize, ToSchema)]
 pub struct HostIdRequest {
+    #[schema(minimum = 1, example = 1)]
     pub host_id: i64,
 }
 
@@ -102,27 +122,55 @@ pub struct HostIdRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct ListHostsRequest {
     /// Only this company's hosts (company admins always see only their own company).
+    #[schema(minimum = 1, example = 1)]
     pub company_id: Option<i64>,
+    /// 1–200, default 50.
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// Default 0.
+    #[schema(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Input of `host/update`: only the fields present change.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateHostRequest {
+    #[schema(minimum = 1, example = 1)]
     pub host_id: i64,
+    /// Display name: 1–200 characters, no control characters.
+    #[schema(
+        example = "John Host",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
+    /// Admins only; at most 64 characters before the `@`.
+    #[schema(
+        example = "john@company.tld",
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub email: Option<String>,
+    /// 8–128 characters; ends the host's other sessions.
+    #[schema(example = "Sup3rSecret!", min_length = 8, max_length = 128)]
     pub password: Option<String>,
+    /// Admins only; the last reseller admin keeps its role.
+    #[schema(value_type = Option<crate::api::schema::RoleName>)]
     pub role: Option<String>,
-    /// `""` clears it.
+    /// Admins only; at most 255 characters without control characters, `""` clears it.
+    #[schema(max_length = 255, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub openid_sub: Option<String>,
+    /// Admins only.
     pub subscription_ids: Option<Vec<i64>>,
+    /// 6–12 digits, number or string.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::api::schema::moderator_pin, example = "9876543")]
     pub moderator_pin: Option<String>,
+    /// Admins only; 4–12 digits, number or string, unique in the reseller.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::api::schema::access_code, example = "1234567")]
     pub access_code: Option<String>,
 }
 
@@ -203,7 +251,8 @@ fn openid_sub(value: Option<&str>) -> AppResult<Option<String>> {
     request_body = CreateHostRequest,
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, description = "Unknown company", body = crate::error::ErrorBody),
-        (status = 409, description = "Email or access code in use", body = crate::error::ErrorBody)))]
+        (status = 409, description = "Email or access code in use", body = crate::error::ErrorBody),
+        (status = 503, description = "Password hashing is at capacity; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
     request: Authed<CreateHostRequest>,
@@ -263,7 +312,7 @@ pub async fn create(
 /// Shows one host.
 #[utoipa::path(post, path = "/enterprise_api/host/get", operation_id = "host_get", tag = "host",
     request_body = HostIdRequest,
-    responses((status = 200, body = HostResponse), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = HostResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     request: Authed<HostIdRequest>,
@@ -280,7 +329,7 @@ pub async fn get(
 /// Lists hosts in the caller's scope.
 #[utoipa::path(post, path = "/enterprise_api/host/list", operation_id = "host_list", tag = "host",
     request_body = ListHostsRequest,
-    responses((status = 200, body = HostListResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = HostListResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     request: Authed<ListHostsRequest>,
@@ -324,7 +373,8 @@ pub async fn list(
 #[utoipa::path(post, path = "/enterprise_api/host/update", operation_id = "host_update", tag = "host",
     request_body = UpdateHostRequest,
     responses((status = 200, body = HostResponse), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 503, description = "Password hashing is at capacity; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
     request: Authed<UpdateHostRequest>,
@@ -390,7 +440,7 @@ pub async fn update(
 /// Deletes a host with its credentials. Callers cannot delete themselves.
 #[utoipa::path(post, path = "/enterprise_api/host/delete", operation_id = "host_delete", tag = "host",
     request_body = HostIdRequest,
-    responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Deleting oneself", body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,
@@ -416,7 +466,7 @@ pub async fn delete(
 /// Issues a new `login_token_public_key` for `/auth` SSO; the previous one stops working.
 #[utoipa::path(post, path = "/enterprise_api/host/reset_login_token", operation_id = "host_reset_login_token", tag = "host",
     request_body = HostIdRequest,
-    responses((status = 200, body = LoginTokenResponse), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LoginTokenResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn reset_login_token(
     State(app): State<AppState>,
     request: Authed<HostIdRequest>,

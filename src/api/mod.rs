@@ -8,6 +8,8 @@ pub mod extract;
 pub mod fields;
 pub mod host;
 pub mod openapi;
+pub mod openapi_links;
+pub mod schema;
 pub mod session;
 pub mod sso;
 pub mod theme;

@@ -25,9 +25,11 @@ use crate::{
 /// Credentials of a host (at least COMPANY_ADMIN for company and host management).
 #[derive(Deserialize, ToSchema)]
 pub struct AuthenticateRequest {
-    #[schema(example = "api@partner.tld")]
+    /// Matched case-insensitively; anything that is not an account's address answers 401.
+    #[schema(example = "admin@localhost", min_length = 3, max_length = 254)]
     pub email: String,
-    #[schema(example = "Sup3rSecret!")]
+    /// Passwords are 8–128 characters; a wrong one answers 401.
+    #[schema(example = "Sup3rSecret!", max_length = 128)]
     pub password: String,
 }
 
@@ -51,6 +53,7 @@ pub struct AuthenticateResponse {
         (status = 400, body = crate::error::ErrorBody),
         (status = 401, description = "Invalid email or password", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "Password hashing is at capacity; see Retry-After", body = crate::error::ErrorBody),
     ))]
 pub async fn authenticate(
     State(app): State<AppState>,

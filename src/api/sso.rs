@@ -37,9 +37,9 @@ pub struct SsoSecretResponse {
 
 /// Issues a new secret for signing the company's `/auth?token=` login tokens; the previous one
 /// stops working at once.
-#[utoipa::path(post, path = "/enterprise_api/company/sso_secret/reset", tag = "sso",
+#[utoipa::path(post, path = "/enterprise_api/company/sso_secret/reset", operation_id = "company_sso_secret_reset", tag = "sso",
     request_body = CompanyIdRequest,
-    responses((status = 200, body = SsoSecretResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SsoSecretResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn reset_sso_secret(
     State(app): State<AppState>,
     request: Authed<CompanyIdRequest>,
@@ -63,17 +63,48 @@ pub async fn reset_sso_secret(
 /// Input of `company/openid/set`.
 #[derive(Deserialize, ToSchema)]
 pub struct SetOpenidRequest {
+    #[schema(minimum = 1, example = 1)]
     pub company_id: i64,
     /// The provider's issuer (discovery at `<issuer>/.well-known/openid-configuration`); https on
-    /// a public address (private addresses and plain http to them only when the operator allows).
-    #[schema(example = "https://login.company.tld")]
+    /// a public address (private addresses and plain http to them only when the operator allows);
+    /// no credentials, query or fragment.
+    #[schema(
+        example = "https://login.company.tld",
+        min_length = 1,
+        max_length = 2048,
+        pattern = r"^\s*https?://[^\s/?#@]+[^\s?#]*\s*$"
+    )]
     pub issuer_url: String,
+    /// 1–255 characters, no control characters.
+    #[schema(
+        example = "confab",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub client_id: String,
-    /// Required the first time; omit to keep the stored one.
+    /// At most 1024 characters, no control characters. Required the first time; omit (or `""`)
+    /// to keep the stored one.
+    #[schema(
+        example = "s3cr3t-from-the-provider",
+        max_length = 1024,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub client_secret: Option<String>,
     /// Shown on the login page as "Sign in with <provider_name>"; defaults to the issuer's host.
+    /// At most 200 characters, no control characters.
+    #[schema(
+        example = "Company SSO",
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub provider_name: Option<String>,
     /// Only verified emails of this domain are matched or provisioned; `""` clears it.
+    #[schema(
+        example = "company.tld",
+        max_length = 253,
+        pattern = r"^\s*(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)?\s*$"
+    )]
     pub allowed_email_domain: Option<String>,
     /// Also match hosts by verified email when no host has the identity's `openid_sub`.
     #[serde(default)]
@@ -140,7 +171,7 @@ fn required_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Stri
 }
 
 /// Sets the company's OpenID Connect provider. The company must have `openid_provider` on.
-#[utoipa::path(post, path = "/enterprise_api/company/openid/set", tag = "sso",
+#[utoipa::path(post, path = "/enterprise_api/company/openid/set", operation_id = "company_openid_set", tag = "sso",
     request_body = SetOpenidRequest,
     responses((status = 200, body = OpenidView), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -211,9 +242,9 @@ pub async fn set_openid(
 }
 
 /// Shows the company's OpenID Connect settings (without the client secret).
-#[utoipa::path(post, path = "/enterprise_api/company/openid/get", tag = "sso",
+#[utoipa::path(post, path = "/enterprise_api/company/openid/get", operation_id = "company_openid_get", tag = "sso",
     request_body = CompanyIdRequest,
-    responses((status = 200, body = OpenidView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = OpenidView), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_openid(
     State(app): State<AppState>,
     request: Authed<CompanyIdRequest>,
@@ -229,9 +260,9 @@ pub async fn get_openid(
 }
 
 /// Removes the company's OpenID Connect settings; its hosts can no longer sign in through it.
-#[utoipa::path(post, path = "/enterprise_api/company/openid/delete", tag = "sso",
+#[utoipa::path(post, path = "/enterprise_api/company/openid/delete", operation_id = "company_openid_delete", tag = "sso",
     request_body = CompanyIdRequest,
-    responses((status = 200, body = Deleted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete_openid(
     State(app): State<AppState>,
     request: Authed<CompanyIdRequest>,

@@ -27,6 +27,7 @@ pub const MAX_THEME_BODY_BYTES: usize = 512 * 1024;
 #[derive(Deserialize, ToSchema)]
 pub struct ThemeGetRequest {
     /// The company whose overrides to show; absent: the reseller's brand (reseller admins only).
+    #[schema(minimum = 1, example = 1)]
     pub company_id: Option<i64>,
 }
 
@@ -35,27 +36,73 @@ pub struct ThemeGetRequest {
 #[serde(deny_unknown_fields)]
 pub struct ThemeUpdateRequest {
     /// The company to override; absent: the reseller's brand (reseller admins only).
+    #[schema(minimum = 1, example = 1)]
     pub company_id: Option<i64>,
-    #[schema(example = "Acme Meet")]
+    /// At most 200 characters, no control characters.
+    #[schema(
+        example = "Acme Meet",
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub product_name: Option<String>,
-    /// Base64 PNG, JPEG or WebP (a `data:` URL is fine), at most 256 KiB. SVG is refused.
+    /// Base64 PNG, JPEG or WebP (a `data:` URL is fine), at most 256 KiB decoded. SVG is refused.
+    #[schema(
+        example = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )]
     pub logo: Option<String>,
-    /// Base64 PNG, JPEG or WebP, at most 64 KiB.
+    /// Base64 PNG, JPEG or WebP, at most 64 KiB decoded.
+    #[schema(
+        example = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )]
     pub favicon: Option<String>,
     /// `#rgb` or `#rrggbb`.
-    #[schema(example = "#e11d48")]
+    #[schema(
+        example = "#e11d48",
+        pattern = r"^(#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}))?$"
+    )]
     pub primary_color: Option<String>,
+    /// `#rgb` or `#rrggbb`.
+    #[schema(
+        example = "#f59e0b",
+        pattern = r"^(#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}))?$"
+    )]
     pub accent_color: Option<String>,
+    /// `#rgb` or `#rrggbb`.
+    #[schema(
+        example = "#ffffff",
+        pattern = r"^(#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}))?$"
+    )]
     pub background_color: Option<String>,
+    /// `#rgb` or `#rrggbb`.
+    #[schema(
+        example = "#111827",
+        pattern = r"^(#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}))?$"
+    )]
     pub text_color: Option<String>,
     /// Built-in theme: `light` or `dark`.
-    #[schema(example = "dark")]
+    #[schema(example = "dark", value_type = Option<crate::api::schema::BaseTheme>)]
     pub theme: Option<String>,
-    /// Display name of the emails' sender.
+    /// Display name of the emails' sender, at most 200 characters.
+    #[schema(
+        example = "Acme Meet",
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub sender_name: Option<String>,
-    /// Address the emails come from (its domain should allow this server to send for it).
+    /// Address the emails come from (at most 64 characters before the `@`): its domain must be
+    /// the reseller's (or company's) domain or one allowed for this layer, else 400.
+    #[schema(
+        example = "meet@localhost",
+        max_length = 254,
+        pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?$"
+    )]
     pub sender_email: Option<String>,
-    /// http(s) link shown in page footers and emails.
+    /// http(s) link shown in page footers and emails, at most 2048 characters.
+    #[schema(
+        example = "https://help.acme.tld",
+        max_length = 2048,
+        pattern = r"^([Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*)?$"
+    )]
     pub support_url: Option<String>,
 }
 
@@ -190,7 +237,7 @@ async fn answer(
 /// Shows the reseller's brand or a company's overrides, with the effective result.
 #[utoipa::path(post, path = "/enterprise_api/theme/get", operation_id = "theme_get", tag = "theme",
     request_body = ThemeGetRequest,
-    responses((status = 200, body = ThemeResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ThemeResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     request: Authed<ThemeGetRequest>,

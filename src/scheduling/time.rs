@@ -47,9 +47,14 @@ pub fn slot(start: &str, time_zone: &str, duration: i64) -> AppResult<Slot> {
             ),
         ));
     }
-    let naive = NaiveDateTime::parse_from_str(start.trim(), LOCAL_FORMAT).map_err(|_| {
-        AppError::invalid_field("start", "must be a local time as YYYY-MM-DD HH:MM:SS")
-    })?;
+    let bad_start =
+        || AppError::invalid_field("start", "must be a local time as YYYY-MM-DD HH:MM:SS");
+    let naive =
+        NaiveDateTime::parse_from_str(start.trim(), LOCAL_FORMAT).map_err(|_| bad_start())?;
+    // chrono also reads unpadded fields (`13:00:0`); the wire format has exactly two digits each.
+    if naive.format(LOCAL_FORMAT).to_string() != start.trim() {
+        return Err(bad_start());
+    }
     let begins = match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t,
         LocalResult::Ambiguous(first, _) => first,
@@ -103,6 +108,23 @@ mod tests {
         let s = slot("2020-09-19 13:00:00", "Europe/London", 60).unwrap();
         assert_eq!(s.starts_at, 1_600_516_800); // 12:00 UTC
         assert_eq!(local(s.ends_at, "Europe/London"), "2020-09-19 14:00:00");
+    }
+
+    #[test]
+    fn start_has_two_digits_per_field() {
+        for start in [
+            "2030-09-19 13:00:0",
+            "2030-9-19 13:00:00",
+            "2030-09-19 1:00:00",
+        ] {
+            let err = slot(start, "UTC", 30).unwrap_err();
+            assert!(
+                err.message.starts_with("start:"),
+                "{start}: {}",
+                err.message
+            );
+        }
+        assert!(slot(" 2030-09-19 13:00:00 ", "UTC", 30).is_ok());
     }
 
     #[test]

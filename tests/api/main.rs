@@ -26,6 +26,7 @@ mod meeting_page;
 mod metrics;
 mod oidc;
 mod onboarding;
+mod openapi;
 mod outbound;
 mod pin_guessing;
 mod reseller_admin_reach;

@@ -86,7 +86,7 @@ fn email_invitees(list: &[ParticipantEmail]) -> Vec<EmailInvitee> {
 }
 
 /// Schedules a conference and emails the invitations.
-#[utoipa::path(post, path = "/enterprise_api/conference/create", tag = "conference",
+#[utoipa::path(post, path = "/enterprise_api/conference/create", operation_id = "conference_create", tag = "conference",
     request_body = CreateConferenceRequest,
     responses((status = 200, body = ConferenceResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 404, description = "Host not in scope", body = crate::error::ErrorBody)))]
@@ -140,9 +140,9 @@ pub async fn create(
 }
 
 /// Shows one conference.
-#[utoipa::path(post, path = "/enterprise_api/conference/get", tag = "conference",
-    request_body = ConferenceIdRequest,
-    responses((status = 200, body = ConferenceResponse), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/enterprise_api/conference/get", operation_id = "conference_get", tag = "conference",
+    request_body(content = ConferenceIdRequest, example = json!({"conference_id": 1})),
+    responses((status = 200, body = ConferenceResponse), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     request: Authed<ConferenceIdRequest>,
@@ -157,7 +157,7 @@ pub async fn get(
 }
 
 /// Lists conferences in the caller's scope, by host or company, upcoming or past.
-#[utoipa::path(post, path = "/enterprise_api/conference/list", tag = "conference",
+#[utoipa::path(post, path = "/enterprise_api/conference/list", operation_id = "conference_list", tag = "conference",
     request_body = ListConferencesRequest,
     responses((status = 200, body = ConferenceListResponse), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
@@ -216,10 +216,11 @@ pub async fn list(
 
 /// Changes a conference and sends the calendar update (new invitees: invitation; removed:
 /// cancellation). Moderator links are renewed and returned.
-#[utoipa::path(post, path = "/enterprise_api/conference/update", tag = "conference",
+#[utoipa::path(post, path = "/enterprise_api/conference/update", operation_id = "conference_update", tag = "conference",
     request_body = UpdateConferenceRequest,
     responses((status = 200, body = ConferenceResponse), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "The conference was changed meanwhile", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
     request: Authed<UpdateConferenceRequest>,
@@ -300,9 +301,11 @@ pub async fn update(
 }
 
 /// Deletes a conference; invitees of a conference not yet over receive a cancellation.
-#[utoipa::path(post, path = "/enterprise_api/conference/delete", tag = "conference",
-    request_body = ConferenceIdRequest,
-    responses((status = 200, body = Deleted), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/enterprise_api/conference/delete", operation_id = "conference_delete", tag = "conference",
+    // Another example id than conference/get and conference/update, so that a client trying the
+    // examples in order still finds conference 1 there.
+    request_body(content = ConferenceIdRequest, example = json!({"conference_id": 2})),
+    responses((status = 200, body = Deleted), (status = 400, description = "A missing or invalid field", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,
     request: Authed<ConferenceIdRequest>,

@@ -15,7 +15,13 @@ use crate::{
 /// An invitee by email (`moderator` defaults to false).
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 pub struct ParticipantEmail {
-    #[schema(example = "bob@royalteck.com")]
+    /// At most 64 characters before the `@`.
+    #[schema(
+        example = "bob@royalteck.com",
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub email: String,
     #[serde(default)]
     pub moderator: bool,
@@ -25,66 +31,119 @@ pub struct ParticipantEmail {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateConferenceRequest {
     /// The organising host; defaults to the caller.
+    #[schema(minimum = 1, example = 1)]
     pub host_id: Option<i64>,
-    #[schema(example = "Test Conference")]
+    /// 1–200 characters, no control characters.
+    #[schema(
+        example = "Test Conference",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub subject: String,
-    #[schema(example = "An agenda")]
+    /// Free text with line breaks and tabs, at most 4000 characters.
+    #[schema(
+        example = "An agenda",
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub agenda: Option<String>,
-    /// Local time in `time_zone`, `YYYY-MM-DD HH:MM:SS`.
-    #[schema(example = "2020-09-19 13:00:00")]
+    /// Local time in `time_zone`, `YYYY-MM-DD HH:MM:SS`; a time skipped by a daylight saving
+    /// change is refused.
+    #[schema(
+        example = "2030-09-19 13:00:00",
+        min_length = 19,
+        max_length = 19,
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+    )]
     pub start: String,
     /// IANA zone name.
-    #[schema(example = "Europe/London")]
+    #[schema(example = "Europe/London", value_type = crate::api::schema::TimeZoneName)]
     pub time_zone: String,
     /// Minutes, 1–1440.
-    #[schema(example = 60)]
+    #[schema(example = 60, minimum = 1, maximum = 1440)]
     pub duration: i64,
     /// `none` (default) or `cloud`.
+    #[schema(value_type = Option<crate::api::schema::AutoRecord>)]
     pub auto_record: Option<String>,
     #[serde(default)]
     pub auto_transcribe: bool,
     /// `true` gives the conference its own URL `/conf/call/<code>`.
     #[serde(default)]
     pub one_time_access_code: bool,
-    /// 6–12 digits guests must give, number or string.
+    /// 6–12 digits guests must give, number or string; `""` or absent: no PIN.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>, example = "123456")]
+    #[schema(schema_with = crate::api::schema::security_pin, example = "123456")]
     pub security_pin: Option<String>,
     /// `conversation` (default), `presentation` or `lecture`.
+    #[schema(value_type = Option<crate::api::schema::MuteMode>)]
     pub mute_mode: Option<String>,
-    /// Host ids of the same company.
+    /// Host ids of the conference host's company (at most 500 invitees with
+    /// `participant_emails`).
     #[serde(default)]
+    #[schema(max_items = 500, example = json!([]))]
     pub participants: Vec<i64>,
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub participant_emails: Vec<ParticipantEmail>,
 }
 
 /// Input of `conference/update`: `conference_id` and only the fields that change.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateConferenceRequest {
+    #[schema(minimum = 1, example = 1)]
     pub conference_id: i64,
+    /// 1–200 characters, no control characters.
+    #[schema(
+        example = "Test Conference",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub subject: Option<String>,
+    /// At most 4000 characters.
+    #[schema(
+        example = "An agenda",
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub agenda: Option<String>,
+    /// Local time in `time_zone`, `YYYY-MM-DD HH:MM:SS`.
+    #[schema(
+        example = "2030-09-19 13:00:00",
+        min_length = 19,
+        max_length = 19,
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+    )]
     pub start: Option<String>,
+    #[schema(example = "Europe/London", value_type = Option<crate::api::schema::TimeZoneName>)]
     pub time_zone: Option<String>,
+    /// Minutes, 1–1440.
+    #[schema(example = 60, minimum = 1, maximum = 1440)]
     pub duration: Option<i64>,
+    #[schema(value_type = Option<crate::api::schema::AutoRecord>)]
     pub auto_record: Option<String>,
     pub auto_transcribe: Option<bool>,
     pub one_time_access_code: Option<bool>,
-    /// `""` removes the PIN.
+    /// 6–12 digits, number or string; `""` removes the PIN.
     #[serde(default, deserialize_with = "fields::code")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::api::schema::security_pin, example = "123456")]
     pub security_pin: Option<String>,
+    #[schema(value_type = Option<crate::api::schema::MuteMode>)]
     pub mute_mode: Option<String>,
     /// Replaces the participant hosts.
+    #[schema(max_items = 500, example = json!([]))]
     pub participants: Option<Vec<i64>>,
     /// Replaces the email invitees.
+    #[schema(max_items = 500)]
     pub participant_emails: Option<Vec<ParticipantEmail>>,
 }
 
 /// Selects one conference.
 #[derive(Deserialize, ToSchema)]
 pub struct ConferenceIdRequest {
+    // No example here: conference/get and conference/delete give their own (1 and 2).
+    #[schema(minimum = 1)]
     pub conference_id: i64,
 }
 
@@ -92,12 +151,19 @@ pub struct ConferenceIdRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct ListConferencesRequest {
     /// Only this host's conferences.
+    #[schema(minimum = 1, example = 1)]
     pub host_id: Option<i64>,
     /// Only this company's conferences.
+    #[schema(minimum = 1, example = 1)]
     pub company_id: Option<i64>,
     /// `upcoming` (not ended, soonest first), `past` (ended, latest first) or `all` (default).
+    #[schema(value_type = Option<crate::api::schema::ConferenceFilter>)]
     pub filter: Option<String>,
+    /// 1–200, default 50.
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// Default 0.
+    #[schema(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -125,7 +191,7 @@ pub struct ConferenceView {
     pub auto_record: String,
     pub auto_transcribe: bool,
     /// The generated code as a number, or `false` when the host's personal room is used.
-    #[schema(value_type = Object, example = 987654321)]
+    #[schema(schema_with = crate::api::schema::one_time_access_code, example = 987654321)]
     pub one_time_access_code: Value,
     pub security_pin: Option<String>,
     pub mute_mode: String,

@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     error::{AppError, AppResult},
     store::{self, Db},
-    tenancy::{Tenant, themes},
+    tenancy::{Tenant, themes, themes::sender::SenderDomains},
 };
 
 /// Everything an email needs from the theme.
@@ -73,6 +73,23 @@ impl Brand {
             .await?
             .ok_or_else(|| AppError::internal("mail for an unknown reseller"))?;
         let theme = themes::effective(db, reseller_id, company_id, &reseller.name).await?;
+        // A sender chosen before the own-domain rule, or on a custom domain since removed, is not
+        // used: the mail goes out from the default sender instead of from someone else's domain.
+        if let Some(sender) = &theme.sender_email {
+            let allowed =
+                SenderDomains::load(db, config, &reseller.domain, Some(company_id)).await?;
+            if !allowed.allows(sender) {
+                tracing::warn!(company_id, %sender, "theme sender not on the tenant's domains; using the default sender");
+                let mut default_sender = (*theme).clone();
+                default_sender.sender_email = None;
+                return Self::from_theme(
+                    config,
+                    &default_sender,
+                    &reseller.domain,
+                    company_hostname,
+                );
+            }
+        }
         Self::from_theme(config, &theme, &reseller.domain, company_hostname)
     }
 

@@ -118,3 +118,36 @@ async fn sender_addresses_are_limited_to_own_domains(app: TestApp) {
     let invite = app.wait_for_mail("guest@outside.tld").await;
     assert_eq!(invite.from, "hello@meet.joe-corp.example");
 }
+
+on_each_backend!(a_sender_stored_before_the_rule_is_not_used);
+
+/// A theme written before the own-domain rule may still hold someone else's address: mail then
+/// goes out from the default sender, never from it.
+async fn a_sender_stored_before_the_rule_is_not_used(app: TestApp) {
+    let alpha = app.alpha.clone();
+    let api = alpha.api_host.as_str();
+    let joe = app.company(&alpha, "joe").await;
+    app.ok(
+        api,
+        &alpha.admin_token,
+        "theme/update",
+        json!({"company_id": joe, "sender_name": "Joe Meetings"}),
+    )
+    .await;
+    sqlx::query("UPDATE themes SET sender_email = 'security@paypal.com' WHERE company_id = $1")
+        .bind(joe)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("an old spoofed sender");
+    let (_, host_token) = app.host(&alpha, joe, "h@joe.tld", "HOST").await;
+    app.ok(
+        api,
+        &host_token,
+        "conference/create",
+        json!({"subject": "Sync", "start": "2031-01-01 10:00:00", "time_zone": "UTC",
+               "duration": 30, "participant_emails": [{"email": "guest@outside.tld"}]}),
+    )
+    .await;
+    let invite = app.wait_for_mail("guest@outside.tld").await;
+    assert_eq!(invite.from, "no-reply@alpha.test");
+}

@@ -6,6 +6,7 @@
 
 use crate::{
     app::App,
+    config::Config,
     error::{AppError, AppResult},
     store,
 };
@@ -32,10 +33,20 @@ impl SenderDomains {
         reseller_domain: &str,
         company_id: Option<i64>,
     ) -> AppResult<Self> {
+        Self::load(&app.db, &app.config, reseller_domain, company_id).await
+    }
+
+    /// As [`Self::for_layer`], from the database and configuration alone (for mail workers).
+    pub async fn load(
+        db: &store::Db,
+        config: &Config,
+        reseller_domain: &str,
+        company_id: Option<i64>,
+    ) -> AppResult<Self> {
         let mut domains = vec![reseller_domain.to_string()];
-        domains.extend(app.config.mail_sender_domains.iter().cloned());
+        domains.extend(config.mail_sender_domains.iter().cloned());
         if let Some(company_id) = company_id {
-            let custom = store::custom_domains::list(&app.db, company_id).await?;
+            let custom = store::custom_domains::list(db, company_id).await?;
             domains.extend(
                 custom
                     .into_iter()
@@ -53,6 +64,12 @@ impl SenderDomains {
                     .strip_suffix(allowed.as_str())
                     .is_some_and(|head| head.ends_with('.'))
         })
+    }
+
+    /// Whether mail may go out from `email` (lowercased before the check).
+    pub fn allows(&self, email: &str) -> bool {
+        let email = email.to_ascii_lowercase();
+        self.allows_domain(email.rsplit_once('@').map_or("", |(_, d)| d))
     }
 
     /// Refuses an address (already a valid, lowercased email) whose domain is not allowed.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;
+pub mod room;
 pub mod scheduling;
 /// The media server, its own crate (`crates/sfu`) so that it cannot reach HTTP, SQL or serde.
 pub use confab_sfu as sfu;

@@ -212,7 +212,7 @@ pub(super) async fn wait_for_join(
             participants: others,
             ice_servers: media.ice_servers.clone(),
             viewers: media.hub.audience.count(access.room_key.as_str()),
-            room: access.view(),
+            room: super::room_view(access),
         };
         if !send(socket, &joined).await {
             media.sfu.leave(peer);

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::{
     api::fields::timestamp,
+    room::moderation,
     sfu::{CloseReason, PeerId, SfuEvent},
     store,
     tenancy::names::without_bidi_controls,
@@ -319,27 +320,14 @@ async fn handle(
             else {
                 return Flow::Continue;
             };
-            media.sfu.force_mute(target, true);
-            media
-                .hub
-                .tell(room, target, ServerMessage::MutedByModerator {})
-                .await;
-            media
-                .hub
-                .update(room, target, |v| v.audio_muted = true)
-                .await;
+            moderation::mute(media, &access.room_key, target).await;
         }
         ClientMessage::RemoveParticipant { participant_id } => {
             let Some(target) = moderated_target(socket, media, room, me, &participant_id).await
             else {
                 return Flow::Continue;
             };
-            media.sfu.kick(target);
-            // The hub takes it out now, even if its connection is stuck behind a full queue.
-            let farewell = ServerMessage::Removed {
-                reason: "removed_by_moderator",
-            };
-            media.hub.remove(room, target, farewell).await;
+            moderation::remove(media, &access.room_key, target).await;
         }
         ClientMessage::MuteAll {} => {
             if !me.moderator {
@@ -350,17 +338,7 @@ async fn handle(
                 .await;
                 return Flow::Continue;
             }
-            for guest in media.hub.guests(room).await {
-                media.sfu.force_mute(guest, true);
-                media
-                    .hub
-                    .tell(room, guest, ServerMessage::MutedByModerator {})
-                    .await;
-                media
-                    .hub
-                    .update(room, guest, |v| v.audio_muted = true)
-                    .await;
-            }
+            moderation::mute_all(media, &access.room_key).await;
         }
         ClientMessage::LockRoom { locked } => {
             if !me.moderator {
@@ -371,7 +349,7 @@ async fn handle(
                 .await;
                 return Flow::Continue;
             }
-            media.hub.set_locked(room, locked).await;
+            moderation::lock(media, &access.room_key, locked).await;
         }
         ClientMessage::EndMeeting {} => {
             if !me.moderator {
@@ -382,8 +360,7 @@ async fn handle(
                 .await;
                 return Flow::Continue;
             }
-            media.hub.end(room).await;
-            media.sfu.end_room(&access.room_key);
+            moderation::end(media, &access.room_key).await;
         }
         ClientMessage::Leave {} => return Flow::Leave("left"),
         ClientMessage::Ping {} => {

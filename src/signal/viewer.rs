@@ -71,7 +71,7 @@ pub(super) async fn admit(
         participants,
         ice_servers: media.ice_servers.clone(),
         viewers,
-        room: access.view(),
+        room: super::room_view(access),
     };
     if !send(socket, &joined).await {
         media.sfu.leave(peer);

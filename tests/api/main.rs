@@ -24,6 +24,7 @@ mod login_load;
 mod media_stability;
 mod meeting_page;
 mod metrics;
+mod moderation;
 mod oidc;
 mod onboarding;
 mod openapi;

@@ -21,19 +21,10 @@ use super::{
     messages::{ParticipantView, ServerMessage},
 };
 use crate::{
+    room::RoomRecord,
     sfu::PeerId,
     store::{self, Db, meetings::NewSession},
 };
-
-/// Identity of a room in the database.
-#[derive(Debug, Clone)]
-pub struct RoomRecord {
-    pub reseller_id: i64,
-    pub company_id: i64,
-    pub host_id: Option<i64>,
-    pub conference_id: Option<i64>,
-    pub access_code: String,
-}
 
 /// All rooms with someone in them.
 pub struct Hub {

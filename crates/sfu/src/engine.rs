@@ -76,6 +76,11 @@ pub(super) struct Engine {
     pub next_track: u64,
     pub batch_started: Option<Instant>,
     pub batch_forwarded: u64,
+    /// The DTLS role the SFU takes in its answers: the server (`a=setup:passive`), so the client
+    /// starts the handshake once its own ICE check succeeded. As the client, the SFU sent its
+    /// ClientHello the moment it answered the nominating check, before the client had seen that
+    /// answer; the client dropped it, and every join waited for the 200 ms retransmission.
+    pub answering_dtls_role: rtc::peer_connection::transport::RTCDtlsRole,
 }
 
 /// Binds the socket and starts the engine on its own thread (media work stays off the HTTP
@@ -135,6 +140,7 @@ impl Engine {
             next_track: 0,
             batch_started: None,
             batch_forwarded: 0,
+            answering_dtls_role: rtc::peer_connection::transport::RTCDtlsRole::Server,
         }
     }
 
@@ -248,8 +254,15 @@ impl Engine {
         // The ufrag starts with the peer id so that logs name the peer; both are ICE characters.
         let ufrag = format!("cf{id:x}{}", ice_chars(8));
         let pwd = ice_chars(32);
-        let pc = peer::new_connection(now, &ufrag, &pwd, self.advertised, receive_only)
-            .map_err(|e| SfuError::BadDescription(e.to_string()))?;
+        let pc = peer::new_connection(
+            now,
+            &ufrag,
+            &pwd,
+            self.advertised,
+            receive_only,
+            self.answering_dtls_role,
+        )
+        .map_err(|e| SfuError::BadDescription(e.to_string()))?;
         self.demux.add_peer(&ufrag, id);
         self.rooms.entry(room.clone()).or_default().peers.push(id);
         self.peers.insert(

@@ -20,7 +20,9 @@ use rtc::{
             RTCConfigurationBuilder, interceptor_registry::register_default_interceptors,
             media_engine::MediaEngine, setting_engine::SettingEngineBuilder,
         },
-        transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit},
+        transport::{
+            CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+        },
     },
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId,
@@ -175,6 +177,7 @@ pub fn new_connection(
     pwd: &str,
     advertised: SocketAddr,
     receive_only: bool,
+    answering_dtls_role: RTCDtlsRole,
 ) -> Result<RTCPeerConnection, RtcError> {
     let mut media = MediaEngine::default();
     media.register_default_codecs()?;
@@ -194,6 +197,7 @@ pub fn new_connection(
         .with_lite(true)
         .with_ice_credentials(ufrag.to_string(), pwd.to_string())
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_answering_dtls_role(answering_dtls_role)
         // Zero turns the connection's own disconnected/failed timers off: they watch only the
         // first nominated pair, so `ice_path` judges liveness instead.
         .with_ice_timeouts(

@@ -49,7 +49,9 @@ fn offer() -> String {
         &format!("a=ice-ufrag:{CLIENT_UFRAG}"),
         &format!("a=ice-pwd:{CLIENT_PWD}"),
         &format!("a=fingerprint:sha-256 {fingerprint}"),
-        "a=setup:actpass",
+        // Passive, so that the SFU is the DTLS client (it is the server only when the client may
+        // choose): its handshake flights are then the traffic this test follows.
+        "a=setup:passive",
         "a=mid:0",
         "a=sendrecv",
         "a=rtcp-mux",
@@ -181,6 +183,8 @@ async fn the_sfu_follows_a_renomination_and_counts_the_new_pair_as_alive() {
     // The engine sends with `try_send_to`, which needs the socket's readiness known.
     socket.writable().await.expect("writable");
     let mut engine = Engine::new(socket, advertised, config);
+    // As the DTLS client, the SFU sends handshake flights by itself: the traffic this test follows.
+    engine.answering_dtls_role = rtc::peer_connection::transport::RTCDtlsRole::Client;
     let start = Instant::now();
     let (events, mut closed) = mpsc::unbounded_channel();
     engine
@@ -189,7 +193,7 @@ async fn the_sfu_follows_a_renomination_and_counts_the_new_pair_as_alive() {
     let answer = engine
         .client_offer(PEER, offer(), HashMap::new(), start)
         .expect("answer");
-    // The SFU is the DTLS client: its handshake flights are what it sends on the chosen pair.
+    // The SFU is the DTLS client here: its handshake flights are what it sends on the chosen pair.
     assert_eq!(sdp_attribute(&answer, "setup"), "active", "{answer}");
     let mut client = Client {
         server_ufrag: sdp_attribute(&answer, "ice-ufrag"),

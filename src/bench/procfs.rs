@@ -1,25 +1,7 @@
 //! CPU time and resident memory from Linux `/proc`, for the servers the benchmark measures.
 
-/// utime + stime of a `/proc/.../stat` file, milliseconds; 0 where unreadable.
-pub fn cpu_ms(stat_path: &str) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(stat_path) else {
-        return 0;
-    };
-    // Fields after the parenthesised command name (which may hold spaces); utime and stime are
-    // the 14th and 15th fields of the line, the 12th and 13th after the name.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // Clock ticks are 100 per second on Linux.
-    (ticks(11) + ticks(12)) * 10
-}
+/// utime + stime of a `/proc/.../stat` file, milliseconds (the SFU's reader of its own thread).
+pub use crate::sfu::stats::cpu_ms;
 
 /// VmRSS of a `/proc/.../status` file, MiB; 0 where unreadable.
 pub fn rss_mib(status_path: &str) -> f64 {

@@ -215,12 +215,7 @@ impl Engine {
                 }
             }
             Command::EndRoom { room } => {
-                let members = self
-                    .rooms
-                    .get(&room)
-                    .map(|r| r.peers.clone())
-                    .unwrap_or_default();
-                for peer in members {
+                for peer in self.members_of(&room) {
                     self.remove_peer(peer, None, now);
                 }
             }
@@ -575,6 +570,23 @@ impl Engine {
             tracing::info!(peer = %id, "ICE failed: the client stayed silent");
             self.remove_peer(id, Some(CloseReason::ConnectionLost), now);
         }
+    }
+
+    /// A copy of a room's member list, for work that changes peers while it walks the room (the
+    /// per-packet fan-out reads the list in place instead).
+    pub(super) fn members_of(&self, room: &RoomId) -> Vec<PeerId> {
+        self.rooms
+            .get(room)
+            .map(|r| r.peers.clone())
+            .unwrap_or_default()
+    }
+
+    /// The members of `peer`'s room.
+    pub(super) fn room_members(&self, peer: PeerId) -> Vec<PeerId> {
+        self.peers
+            .get(&peer)
+            .map(|p| self.members_of(&p.room))
+            .unwrap_or_default()
     }
 
     pub(super) fn broadcast(&self, room: &RoomId, event: SfuEvent) {

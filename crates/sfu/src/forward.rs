@@ -290,15 +290,11 @@ impl Engine {
 
     /// A publisher's new track: every other peer of the room subscribes to it.
     pub(super) fn track_published(&mut self, publisher: PeerId, track_id: &str, now: Instant) {
-        let Some(room) = self.peers.get(&publisher).map(|p| p.room.clone()) else {
-            return;
-        };
-        let members = self
-            .rooms
-            .get(&room)
-            .map(|r| r.peers.clone())
-            .unwrap_or_default();
-        for id in members.into_iter().filter(|id| *id != publisher) {
+        for id in self
+            .room_members(publisher)
+            .into_iter()
+            .filter(|id| *id != publisher)
+        {
             self.subscribe(id, publisher, track_id);
         }
         self.request_keyframe(publisher, track_id, KeyframeCause::NewTrack, now);
@@ -319,15 +315,11 @@ impl Engine {
 
     /// A newly negotiated peer subscribes to everything already published in its room.
     pub(super) fn subscribe_to_room(&mut self, subscriber: PeerId, _now: Instant) {
-        let Some(room) = self.peers.get(&subscriber).map(|p| p.room.clone()) else {
-            return;
-        };
-        let members = self
-            .rooms
-            .get(&room)
-            .map(|r| r.peers.clone())
-            .unwrap_or_default();
-        for publisher in members.into_iter().filter(|id| *id != subscriber) {
+        for publisher in self
+            .room_members(subscriber)
+            .into_iter()
+            .filter(|id| *id != subscriber)
+        {
             let tracks: Vec<String> = self
                 .peers
                 .get(&publisher)
@@ -514,12 +506,7 @@ impl Engine {
         forwarded: &[String],
         _now: Instant,
     ) {
-        let members = self
-            .rooms
-            .get(room)
-            .map(|r| r.peers.clone())
-            .unwrap_or_default();
-        for id in members {
+        for id in self.members_of(room) {
             let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
             };

@@ -173,10 +173,17 @@ impl Collector {
 
 /// CPU time of the calling thread from `/proc/thread-self/stat` (Linux), in milliseconds.
 fn thread_cpu_ms() -> u64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+    cpu_ms("/proc/thread-self/stat")
+}
+
+/// utime + stime of a Linux `/proc/.../stat` file (a process or a thread), in milliseconds; 0
+/// where unreadable.
+pub fn cpu_ms(stat_path: &str) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(stat_path) else {
         return 0;
     };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    // Fields after the parenthesised command name (which may hold spaces); utime and stime are
+    // the 12th and 13th after it.
     let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
         return 0;
     };

@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::Context;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rtc::{
     ice::mdns::MulticastDnsMode,
     interceptor::Registry,
@@ -27,14 +27,12 @@ use rtc::{
         message::RTCMessage,
         sdp::RTCSessionDescription,
         state::RTCPeerConnectionState,
-        transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit},
     },
     rtp_transceiver::{
         RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
         rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind},
     },
     sansio::Protocol,
-    shared::{TaggedBytesMut, TransportContext, TransportProtocol},
 };
 use tokio::{
     net::UdpSocket,
@@ -127,19 +125,7 @@ fn build_connection(local: SocketAddr) -> anyhow::Result<RTCPeerConnection> {
         .with_setting_engine(settings)
         .with_interceptor_registry(Registry::new())
         .build(Instant::now())?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".into(),
-            address: local.ip().to_string(),
-            port: local.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
-    pc.add_local_candidate(RTCIceCandidateInit::default())?;
+    crate::sfu::udp::add_host_candidate(&mut pc, local)?;
     Ok(pc)
 }
 
@@ -333,11 +319,7 @@ pub async fn run(
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
                 if let Ok((n, from)) = received {
-                    let _ = pc.handle_read(TaggedBytesMut {
-                        now: Instant::now(),
-                        transport: TransportContext { local_addr: local, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP },
-                        message: BytesMut::from(&buf[..n]),
-                    });
+                    let _ = pc.handle_read(crate::sfu::udp::inbound(Instant::now(), local, from, &buf[..n]));
                 }
             }
             description = incoming.recv(), if signalling_open => match description {

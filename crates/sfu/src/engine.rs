@@ -368,7 +368,7 @@ impl Engine {
         peer.path.inbound(now, from, data);
         let _ = peer
             .pc
-            .handle_read(peer::inbound(now, self.advertised, from, data));
+            .handle_read(crate::udp::inbound(now, self.advertised, from, data));
         self.dirty.push(id);
     }
 

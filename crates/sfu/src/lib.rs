@@ -13,6 +13,7 @@ mod peer;
 mod renomination_test;
 mod speaker;
 pub mod stats;
+pub mod udp;
 
 use std::{collections::HashMap, net::SocketAddr};
 

@@ -7,7 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::BytesMut;
 use rtc::{
     ice::mdns::MulticastDnsMode,
     interceptor::{
@@ -20,16 +19,14 @@ use rtc::{
             RTCConfigurationBuilder, interceptor_registry::register_default_interceptors,
             media_engine::MediaEngine, setting_engine::SettingEngineBuilder,
         },
-        transport::{
-            CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
-        },
+        transport::RTCDtlsRole,
     },
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId,
         rtp_sender::{RTCPFeedback, RTCRtpHeaderExtensionCapability, RtpCodecKind},
     },
     sansio::Protocol,
-    shared::{TaggedBytesMut, TransportContext, TransportProtocol, error::Error as RtcError},
+    shared::error::Error as RtcError,
 };
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
@@ -212,32 +209,6 @@ pub fn new_connection(
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
         .build(now)?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".into(),
-            address: advertised.ip().to_string(),
-            port: advertised.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
-    pc.add_local_candidate(RTCIceCandidateInit::default())?;
+    crate::udp::add_host_candidate(&mut pc, advertised)?;
     Ok(pc)
-}
-
-/// Wraps a received datagram for the peer connection.
-pub fn inbound(now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) -> TaggedBytesMut {
-    TaggedBytesMut {
-        now,
-        transport: TransportContext {
-            local_addr: local,
-            peer_addr: from,
-            ecn: None,
-            transport_protocol: TransportProtocol::UDP,
-        },
-        message: BytesMut::from(data),
-    }
 }
